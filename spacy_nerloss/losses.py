@@ -1,0 +1,245 @@
+"""Token-classification losses for imbalanced tag sets, registered in thinc.
+
+Every loss takes one array of softmax probabilities per doc (what thinc's
+`Softmax` layer emits during training) and one list of gold tags per doc, where
+`None` marks a missing tag. It returns `(gradients, loss)`:
+
+- each gradient is with respect to the logits *before* the softmax, which is
+  what thinc's `Softmax` backprop expects;
+- `loss` is the value of the objective itself, averaged over annotated tokens;
+- missing tags get a zero gradient and are not counted in the average.
+
+The losses compute with the array module of their input (numpy or cupy), so the
+same code runs on CPU and GPU. Targets and masks are built on the host and moved
+to the device once per batch.
+"""
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy
+from thinc.api import get_array_module, registry
+from thinc.types import Floats2d
+
+from .weights import class_weights, validate_weighting
+
+Truths = Sequence[Sequence[Optional[str]]]
+
+# Probabilities are floored at the smallest normal float32, so a probability of
+# exactly 0 (a logit far below the others) gives a large but finite loss.
+MIN_PROB = float(numpy.finfo("float32").tiny)
+# Below this distance from 1, p*log(p)/(1-p) is replaced by its Taylor series.
+SERIES_CUTOFF = 1e-4
+
+
+class TagLoss:
+    """Shared machinery of the tag losses: tag ids, masking, class weights and
+    normalisation. A subclass implements `token_terms`, which holds only what
+    makes that loss different.
+    """
+
+    name = "spacy_nerloss.tag_loss"
+
+    def __init__(
+        self, *, weighting: str = "none", alpha: Optional[Sequence[float]] = None
+    ):
+        validate_weighting(self.name, weighting)
+        if alpha is not None:
+            alpha = [float(value) for value in alpha]
+            if any(not numpy.isfinite(value) or value < 0 for value in alpha):
+                raise ValueError(
+                    f"[{self.name}] Invalid value for 'alpha': {alpha}. "
+                    "Every entry must be a finite number >= 0."
+                )
+        self.weighting = weighting
+        self.alpha = alpha
+        self.tags: Tuple[str, ...] = ()
+        self.tag_ids: Dict[str, int] = {}
+        self.weights: Optional[numpy.ndarray] = None
+
+    @property
+    def is_initialized(self) -> bool:
+        return bool(self.tags)
+
+    def initialize(self, tags: Sequence[str], counts: Mapping[str, int]) -> None:
+        """Set the tag set and compute the class weights.
+
+        tags (Sequence[str]): The tag set, in the order of the model's output columns.
+        counts (Mapping[str, int]): Training count of each tag.
+        """
+        self.tags = tuple(tags)
+        self.tag_ids = {tag: i for i, tag in enumerate(self.tags)}
+        if self.alpha is not None:
+            if len(self.alpha) != len(self.tags):
+                raise ValueError(
+                    f"[{self.name}] 'alpha' has {len(self.alpha)} entries but the "
+                    f"tag set has {len(self.tags)} tags: {list(self.tags)}. Give one "
+                    "value per tag in this order, or set alpha = null to compute "
+                    "weights from the training counts."
+                )
+            self.weights = numpy.asarray(self.alpha, dtype="float32")
+        elif self.weighting == "none":
+            self.weights = None
+        else:
+            self.weights = class_weights(self.tags, counts, self.weighting)
+
+    def __call__(self, guesses: List[Floats2d], truths: Truths) -> Tuple[List[Floats2d], float]:
+        return self.compute(guesses, truths)
+
+    def get_grad(self, guesses: List[Floats2d], truths: Truths) -> List[Floats2d]:
+        return self.compute(guesses, truths)[0]
+
+    def get_loss(self, guesses: List[Floats2d], truths: Truths) -> float:
+        return self.compute(guesses, truths)[1]
+
+    def compute(self, guesses: List[Floats2d], truths: Truths) -> Tuple[List[Floats2d], float]:
+        """Compute the gradients with respect to the logits and the mean loss.
+
+        guesses (List[Floats2d]): Softmax probabilities, one (n_tokens, n_tags)
+            array per doc.
+        truths (Sequence[Sequence[Optional[str]]]): Gold tags per doc, None for missing.
+        RETURNS (Tuple[List[Floats2d], float]): The gradients, shaped like `guesses`,
+            and the loss.
+        """
+        if not self.is_initialized:
+            raise ValueError(
+                f"[{self.name}] The loss has no tag set. Call "
+                "loss.initialize(tags, counts) first; the ner_tagger component "
+                "does this in its initialize method."
+            )
+        xp = get_array_module(guesses[0]) if guesses else numpy
+        lengths = [len(guess) for guess in guesses]
+        probs = self._concatenate(xp, guesses)
+        target, token_weight, n_annotated = self._targets(xp, truths, lengths)
+        if n_annotated == 0:
+            return [xp.zeros_like(guess) for guess in guesses], 0.0
+
+        gold_onehot = xp.zeros_like(probs)
+        gold_onehot[xp.arange(len(target)), target] = 1.0
+        losses, d_probs = self.token_terms(xp, probs, gold_onehot)
+        loss = float((token_weight * losses).sum()) / n_annotated
+        d_logits = d_probs * (token_weight / n_annotated)[:, None]
+
+        out_dtype = guesses[0].dtype
+        d_logits = d_logits.astype(out_dtype, copy=False)
+        splits = numpy.cumsum(lengths)[:-1].tolist()
+        return list(xp.split(d_logits, splits)), loss
+
+    def token_terms(self, xp, probs: Floats2d, gold: Floats2d) -> Tuple[Floats2d, Floats2d]:
+        """Return the per-token loss, shape (n,), and its gradient with respect
+        to the logits, shape (n, n_tags), before weighting and averaging.
+        """
+        raise NotImplementedError
+
+    def _concatenate(self, xp, guesses: List[Floats2d]) -> Floats2d:
+        probs = xp.concatenate(guesses) if guesses else xp.zeros((0, len(self.tags)))
+        if probs.ndim != 2 or probs.shape[1] != len(self.tags):
+            raise ValueError(
+                f"[{self.name}] Expected probabilities of shape (n_tokens, "
+                f"{len(self.tags)}), got {probs.shape}."
+            )
+        # float16 lacks the range for log(p) and (1-p)**gamma near 0 and 1.
+        if probs.dtype != xp.float64:
+            probs = probs.astype(xp.float32)
+        return probs
+
+    def _targets(self, xp, truths: Truths, lengths: List[int]):
+        if len(truths) != len(lengths):
+            raise ValueError(
+                f"[{self.name}] Got {len(lengths)} score arrays but {len(truths)} "
+                "gold tag sequences."
+            )
+        target = numpy.zeros(sum(lengths), dtype="int32")
+        mask = numpy.zeros(sum(lengths), dtype="float32")
+        i = 0
+        for doc_tags, length in zip(truths, lengths):
+            if len(doc_tags) != length:
+                raise ValueError(
+                    f"[{self.name}] A doc has {length} score rows but "
+                    f"{len(doc_tags)} gold tags."
+                )
+            for tag in doc_tags:
+                if tag is not None:
+                    if tag not in self.tag_ids:
+                        raise ValueError(
+                            f"[{self.name}] Gold tag {tag!r} is not in the tag set "
+                            f"{list(self.tags)}."
+                        )
+                    target[i] = self.tag_ids[tag]
+                    mask[i] = 1.0
+                i += 1
+        n_annotated = float(mask.sum())
+        if self.weights is not None:
+            mask *= self.weights[target]
+        return xp.asarray(target), xp.asarray(mask), n_annotated
+
+
+class Focal(TagLoss):
+    """Focal loss (Lin et al., 2017): FL = -alpha_t * (1 - p_t)**gamma * log(p_t).
+
+    With gamma = 0 and no weights it equals cross-entropy. Well-classified
+    tokens (p_t near 1, most `O` tokens) contribute little, so the gradient is
+    spent on the hard and rare tags.
+    """
+
+    name = "spacy_nerloss.focal.v1"
+
+    def __init__(
+        self,
+        *,
+        gamma: float = 2.0,
+        alpha: Optional[Sequence[float]] = None,
+        weighting: str = "inverse_sqrt",
+    ):
+        if not isinstance(gamma, (int, float)) or not gamma >= 0 or gamma == float("inf"):
+            raise ValueError(
+                f"[{self.name}] Invalid value for 'gamma': {gamma!r}. Allowed: a "
+                "finite number >= 0."
+            )
+        super().__init__(weighting=weighting, alpha=alpha)
+        self.gamma = float(gamma)
+
+    def token_terms(self, xp, probs, gold):
+        p_t = (probs * gold).sum(axis=1)
+        # 1 - p_t summed from the other tags keeps its precision when p_t ~ 1.
+        q_t = (probs * (1.0 - gold)).sum(axis=1)
+        log_p = xp.log(xp.maximum(p_t, MIN_PROB))
+        modulator = q_t**self.gamma
+        losses = -modulator * log_p
+        # dFL/dz_j = (1-p)**gamma * (gamma * p*log(p)/(1-p) - 1) * (gold_j - p_j).
+        # p*log(p)/(1-p) -> -1 as p -> 1; use the series -1 + q/2 there, which
+        # also avoids (1-p)**(gamma-1), infinite for gamma < 1.
+        safe_q = xp.where(q_t < SERIES_CUTOFF, 1.0, q_t)
+        ratio = xp.where(q_t < SERIES_CUTOFF, -1.0 + 0.5 * q_t, p_t * log_p / safe_q)
+        coef = modulator * (self.gamma * ratio - 1.0)
+        return losses, coef[:, None] * (gold - probs)
+
+
+class CrossEntropy(TagLoss):
+    """Cross-entropy, -w_t * log(p_t), optionally weighted per tag."""
+
+    name = "spacy_nerloss.cross_entropy.v1"
+
+    def token_terms(self, xp, probs, gold):
+        p_t = (probs * gold).sum(axis=1)
+        losses = -xp.log(xp.maximum(p_t, MIN_PROB))
+        return losses, probs - gold
+
+
+@registry.losses("spacy_nerloss.focal.v1")
+def configure_Focal_v1(
+    gamma: float = 2.0,
+    alpha: Optional[List[float]] = None,
+    weighting: str = "inverse_sqrt",
+) -> Focal:
+    """Focal loss. `alpha` is a per-tag weight list, or null to compute weights
+    from the training tag counts with `weighting` ("none", "inverse",
+    "inverse_sqrt").
+    """
+    return Focal(gamma=gamma, alpha=alpha, weighting=weighting)
+
+
+@registry.losses("spacy_nerloss.cross_entropy.v1")
+def configure_CrossEntropy_v1(weighting: str = "none") -> CrossEntropy:
+    """Cross-entropy, with tag weights from the training counts unless
+    `weighting` is "none".
+    """
+    return CrossEntropy(weighting=weighting)
