@@ -181,10 +181,16 @@ class NERTagger(TrainablePipe):
             for the same corpus.
         """
         validate_get_examples(get_examples, "NERTagger.initialize")
+        found = {ent.label_ for eg in get_examples() for ent in eg.reference.ents}
         if labels is not None:
+            unknown = sorted(found - set(labels))
+            if unknown:
+                raise ValueError(
+                    f"[{self.name}] The training examples contain labels missing "
+                    f"from the given labels: {unknown}. Add them to "
+                    f"[initialize.components.{self.name}] labels."
+                )
             found = set(labels)
-        else:
-            found = {ent.label_ for eg in get_examples() for ent in eg.reference.ents}
         for label in sorted(found):
             self.add_label(label)
         if not self.labels:
@@ -236,7 +242,13 @@ class NERTagger(TrainablePipe):
                 f"tag set. Missing tags: {missing}. Unknown tags: {extra}. "
                 "Recompute them from the training corpus."
             )
-        return {tag: int(n) for tag, n in counts.items()}
+        for tag, n in counts.items():
+            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+                raise ValueError(
+                    f"[{self.name}] Invalid count for tag {tag!r}: {n!r} in {source}. "
+                    "Counts must be whole numbers >= 0."
+                )
+        return dict(counts)
 
     def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
         """Predict the best valid tag sequence of each doc.
@@ -247,13 +259,20 @@ class NERTagger(TrainablePipe):
         docs = list(docs)
         if not any(len(doc) for doc in docs):
             return [numpy.zeros((len(doc),), dtype="int32") for doc in docs]
-        logits = self.model.predict(docs)
+        return self.decode(self.model.predict(docs))
+
+    def decode(self, logits: List[Floats2d]) -> List[numpy.ndarray]:
+        """Find the best valid tag sequence for each doc's logits.
+
+        logits (List[Floats2d]): Unnormalised scores, one (n_tokens, n_tags) array per doc.
+        RETURNS (List[numpy.ndarray]): Tag ids per doc, indexing `self.tags`.
+        """
         ops = self.model.ops
         # One device-to-host copy per batch, then decode on the host.
         flat = ops.to_numpy(ops.flatten(logits)).astype("float32")
         flat = flat - flat.max(axis=1, keepdims=True)
         log_probs = flat - numpy.log(numpy.exp(flat).sum(axis=1, keepdims=True))
-        splits = numpy.cumsum([len(doc) for doc in docs])[:-1]
+        splits = numpy.cumsum([len(doc_logits) for doc_logits in logits])[:-1]
         trans, start, end = self._decoder()
         return viterbi(numpy.split(log_probs, splits), trans, start, end)
 

@@ -23,11 +23,16 @@ from .weights import class_weights, validate_weighting
 
 Truths = Sequence[Sequence[Optional[str]]]
 
-# Probabilities are floored at the smallest normal float32, so a probability of
-# exactly 0 (a logit far below the others) gives a large but finite loss.
-MIN_PROB = float(numpy.finfo("float32").tiny)
 # Below this distance from 1, p*log(p)/(1-p) is replaced by its Taylor series.
 SERIES_CUTOFF = 1e-4
+
+
+def safe_log(xp, probs):
+    """Take the log of probabilities floored at the smallest normal number of
+    their dtype. A probability of exactly 0 then gives a large finite loss
+    (87.3 in float32) in place of inf. The gradients need no floor.
+    """
+    return xp.log(xp.maximum(probs, xp.finfo(probs.dtype).tiny))
 
 
 class TagLoss:
@@ -201,7 +206,7 @@ class Focal(TagLoss):
         p_t = (probs * gold).sum(axis=1)
         # 1 - p_t summed from the other tags keeps its precision when p_t ~ 1.
         q_t = (probs * (1.0 - gold)).sum(axis=1)
-        log_p = xp.log(xp.maximum(p_t, MIN_PROB))
+        log_p = safe_log(xp, p_t)
         modulator = q_t**self.gamma
         losses = -modulator * log_p
         # dFL/dz_j = (1-p)**gamma * (gamma * p*log(p)/(1-p) - 1) * (gold_j - p_j).
@@ -220,8 +225,7 @@ class CrossEntropy(TagLoss):
 
     def token_terms(self, xp, probs, gold):
         p_t = (probs * gold).sum(axis=1)
-        losses = -xp.log(xp.maximum(p_t, MIN_PROB))
-        return losses, probs - gold
+        return -safe_log(xp, p_t), probs - gold
 
 
 @registry.losses("spacy_nerloss.focal.v1")

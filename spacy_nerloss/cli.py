@@ -1,0 +1,375 @@
+"""Command-line tools: convert column files, compute class weights, evaluate.
+
+Run as `python -m spacy_nerloss COMMAND --help`.
+"""
+from collections import Counter
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Sequence
+
+import spacy
+import srsly
+import typer
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin
+from spacy.training import Corpus, Example, offsets_to_biluo_tags
+from wasabi import msg
+
+from .component import NERTagger
+from .corpus import DEFAULT_N_SENTS, read_conll
+from .tags import BILUO_TO_BIO, SCHEMES, count_tags, gold_tags, make_tags, split_tag
+from .weights import WEIGHTINGS, weights_table
+
+app = typer.Typer(
+    name="spacy_nerloss",
+    help="Data preparation and evaluation for the spacy_nerloss NER component.",
+    add_completion=False,
+    no_args_is_help=True,
+)
+Arg = typer.Argument
+Opt = typer.Option
+
+
+@app.command("convert")
+def convert_cli(
+    input_file: Path = Arg(
+        ..., help="Column-format NER file (CoNLL-2003 or WNUT-17 style)"
+    ),
+    output_file: Path = Arg(..., help="Output .spacy file"),
+    n_sents: int = Opt(
+        DEFAULT_N_SENTS,
+        "--n-sents",
+        "-n",
+        help="Sentences per doc in files with -DOCSTART- lines. Files without "
+        "them get one doc per text.",
+    ),
+    lang: str = Opt("en", "--lang", "-l", help="Language code of the vocab"),
+):
+    """Convert a column-format NER file to a .spacy file."""
+    check_input_file(input_file)
+    check_output_file(output_file, ".spacy")
+    if n_sents < 1:
+        msg.fail(
+            f"Invalid value for --n-sents: {n_sents}. Expected an integer >= 1.",
+            exits=1,
+        )
+    nlp = make_blank(lang)
+    try:
+        docs, stats = read_conll(input_file, nlp.vocab, n_sents=n_sents, warn=False)
+    except ValueError as err:
+        msg.fail(f"Cannot convert {input_file}", str(err), exits=1)
+
+    unit = "sentences" if stats.documents else "texts"
+    in_documents = f" in {stats.documents} documents" if stats.documents else ""
+    msg.good(
+        f"Read {stats.sentences} {unit}, {stats.tokens} tokens{in_documents} "
+        f"from {input_file}"
+    )
+    if stats.converted:
+        msg.info(
+            f"Converted {stats.converted} IOB1 tags to IOB2: an I- tag that opens "
+            "an entity became B-"
+        )
+    if stats.repaired:
+        msg.warn(
+            f"Repaired {stats.repaired} ill-formed tags in {input_file}, first at "
+            f"line {stats.first_repaired_line}",
+            "An I- tag whose label differs from the entity before it (I-ORG after "
+            "B-PER) was read as the start of a new entity.",
+        )
+    output_file.parent.mkdir(parents=True, exist_ok=True)
+    DocBin(docs=docs, store_user_data=False).to_disk(output_file)
+    msg.good(f"Wrote {stats.docs} docs to {output_file}")
+
+
+@app.command("weights")
+def weights_cli(
+    train_file: Path = Arg(..., help="Training data as a .spacy file"),
+    output_file: Path = Arg(..., help="Output .json file"),
+    scheme: str = Opt("BIO", "--scheme", "-s", help="Tag scheme: BIO or BILUO"),
+    lang: str = Opt(
+        "en",
+        "--lang",
+        "-l",
+        help="Language of the tokenizer that re-tokenizes docs with known spaces, "
+        "as training does. Docs written by `convert` keep their tokens.",
+    ),
+):
+    """Count the gold tags of a training corpus and compute the class weights.
+
+    The output file is what the ner_tagger component reads with
+    [initialize.components.ner_tagger] class_frequencies.
+    """
+    check_input_file(train_file, ".spacy")
+    check_output_file(output_file, ".json")
+    if scheme not in SCHEMES:
+        msg.fail(
+            f"Invalid value for --scheme: {scheme!r}. "
+            f"Allowed values: {', '.join(SCHEMES)}.",
+            exits=1,
+        )
+    examples = load_examples(make_blank(lang), train_file)
+    labels = sorted({ent.label_ for eg in examples for ent in eg.reference.ents})
+    if not labels:
+        msg.fail(f"No entities found in {train_file}", exits=1)
+
+    data = tag_frequencies(examples, labels, scheme)
+    output_file.parent.mkdir(parents=True, exist_ok=True)
+    srsly.write_json(output_file, data)
+
+    total = sum(data["counts"].values())
+    rows = []
+    for tag in data["tags"]:
+        count = data["counts"][tag]
+        weights = [f"{data['weights'][weighting][tag]:.4f}" for weighting in WEIGHTINGS]
+        share = f"{count / total:.2%}" if total else "-"
+        rows.append((tag, count, share, *weights))
+    msg.table(
+        rows,
+        header=("tag", "count", "share", *WEIGHTINGS),
+        aligns=("l",) + ("r",) * (2 + len(WEIGHTINGS)),
+        divider=True,
+    )
+    msg.good(
+        f"Counted {total} tagged tokens in {len(examples)} docs, wrote {output_file}"
+    )
+
+
+def tag_frequencies(
+    examples: List[Example], labels: Sequence[str], scheme: str
+) -> Dict[str, Any]:
+    """Count the gold tags and compute the weights of every weighting.
+
+    examples (List[Example]): The training examples.
+    labels (Sequence[str]): The sorted entity labels.
+    scheme (str): "BIO" or "BILUO".
+    RETURNS (Dict[str, Any]): The JSON object that `NERTagger.initialize` reads as
+        `class_frequencies`, with every tag in `counts`, unseen tags as 0.
+    """
+    tags = make_tags(labels, scheme)
+    found = count_tags(examples, scheme)
+    counts = {tag: found.get(tag, 0) for tag in tags}
+    return {
+        "scheme": scheme,
+        "labels": list(labels),
+        "tags": list(tags),
+        "counts": counts,
+        "weights": weights_table(tags, counts),
+    }
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    model: str = Arg(..., help="Pipeline package name or path"),
+    data_file: Path = Arg(..., help="Evaluation data as a .spacy file"),
+    output_file: Path = Opt(
+        Path("metrics/scores.json"),
+        "--output",
+        "-o",
+        help="Output .json file for the scores",
+    ),
+    gpu_id: int = Opt(-1, "--gpu-id", "-g", help="GPU ID, or -1 for CPU"),
+):
+    """Evaluate a pipeline: entity P/R/F per type and token P/R/F per tag."""
+    check_input_file(data_file, ".spacy")
+    check_output_file(output_file, ".json")
+    setup_device(gpu_id)
+    nlp = load_pipeline(model)
+    examples = load_examples(nlp, data_file)
+
+    scores = nlp.evaluate(examples)
+    scheme = pipeline_scheme(nlp)
+    result = {
+        "ents_p": scores.get("ents_p"),
+        "ents_r": scores.get("ents_r"),
+        "ents_f": scores.get("ents_f"),
+        "ents_per_type": entity_scores(examples, scores.get("ents_per_type")),
+        "tags_per_type": score_tags(examples, scheme),
+        "speed": scores.get("speed"),
+    }
+
+    msg.divider("Entities")
+    rows = [
+        ("Precision", format_score(result["ents_p"])),
+        ("Recall", format_score(result["ents_r"])),
+        ("F-score", format_score(result["ents_f"])),
+        ("Speed (words/s)", f"{result['speed']:.0f}"),
+    ]
+    msg.table(rows, aligns=("l", "r"))
+    print_prf_table("Entities per type", "type", result["ents_per_type"])
+    print_prf_table(f"Tokens per tag ({scheme})", "tag", result["tags_per_type"])
+    output_file.parent.mkdir(parents=True, exist_ok=True)
+    srsly.write_json(output_file, result)
+    msg.good(f"Saved scores to {output_file}")
+
+
+def entity_scores(
+    examples: Iterable[Example], per_type: Optional[Dict[str, Dict[str, float]]]
+) -> Dict[str, Dict[str, float]]:
+    """Add the gold entity count of each type to spaCy's per-type scores.
+
+    examples (Iterable[Example]): The evaluated examples.
+    per_type (Optional[Dict[str, Dict[str, float]]]): spaCy's "ents_per_type",
+        which is None when neither gold nor predictions contain an entity.
+    RETURNS (Dict[str, Dict[str, float]]): "p", "r", "f" and "support" (gold
+        entity count) per type. A gold type without a spaCy score gets zeros.
+    """
+    per_type = per_type or {}
+    support = Counter(ent.label_ for eg in examples for ent in eg.reference.ents)
+    result = {}
+    for label in sorted(set(per_type) | set(support)):
+        prf = per_type.get(label, {"p": 0.0, "r": 0.0, "f": 0.0})
+        result[label] = {
+            "p": prf["p"],
+            "r": prf["r"],
+            "f": prf["f"],
+            "support": support[label],
+        }
+    return result
+
+
+def score_tags(
+    examples: Iterable[Example], scheme: str
+) -> Dict[str, Dict[str, float]]:
+    """Compute token-level precision, recall and F-score of every tag.
+
+    Gold tags are aligned to the predicted tokens. Tokens without a gold tag
+    (missing or misaligned) are skipped.
+
+    examples (Iterable[Example]): Examples whose predicted docs contain the
+        predicted entities.
+    scheme (str): "BIO" or "BILUO".
+    RETURNS (Dict[str, Dict[str, float]]): "p", "r", "f" and "support" (gold
+        token count) per tag, "O" first.
+    """
+    true_pos: Counter = Counter()
+    n_predicted: Counter = Counter()
+    n_gold: Counter = Counter()
+    for eg in examples:
+        pairs = zip(gold_tags(eg, scheme), predicted_tags(eg.predicted, scheme))
+        for gold, predicted in pairs:
+            if gold is None:
+                continue
+            n_gold[gold] += 1
+            n_predicted[predicted] += 1
+            if gold == predicted:
+                true_pos[gold] += 1
+
+    seen = set(n_gold) | set(n_predicted)
+    labels = sorted({split_tag(tag)[1] for tag in seen if tag != "O"})
+    result = {}
+    for tag in make_tags(labels, scheme):
+        precision = true_pos[tag] / n_predicted[tag] if n_predicted[tag] else 0.0
+        recall = true_pos[tag] / n_gold[tag] if n_gold[tag] else 0.0
+        total = precision + recall
+        fscore = 2 * precision * recall / total if total else 0.0
+        result[tag] = {
+            "p": precision,
+            "r": recall,
+            "f": fscore,
+            "support": n_gold[tag],
+        }
+    return result
+
+
+def predicted_tags(doc: Doc, scheme: str) -> List[str]:
+    """Return the tags of the doc's entities in `scheme`, "O" outside entities."""
+    offsets = [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
+    biluo = offsets_to_biluo_tags(doc, offsets)
+    if scheme == "BILUO":
+        return biluo
+    tags = []
+    for tag in biluo:
+        prefix, label = split_tag(tag)
+        tags.append("O" if prefix == "O" else f"{BILUO_TO_BIO[prefix]}-{label}")
+    return tags
+
+
+def pipeline_scheme(nlp: Language) -> str:
+    """Return the scheme of the pipeline's ner_tagger, or BIO if it has none."""
+    for _, pipe in nlp.pipeline:
+        if isinstance(pipe, NERTagger):
+            return pipe.scheme
+    return "BIO"
+
+
+def print_prf_table(
+    title: str, key_name: str, scores: Dict[str, Dict[str, float]]
+) -> None:
+    msg.divider(title)
+    rows = []
+    for key, prf in scores.items():
+        values = [format_score(prf[name]) for name in ("p", "r", "f")]
+        rows.append((key, *values, prf["support"]))
+    msg.table(
+        rows,
+        header=(key_name, "P", "R", "F", "support"),
+        aligns=("l", "r", "r", "r", "r"),
+        divider=True,
+    )
+
+
+def format_score(value: Optional[float]) -> str:
+    """Format a score in [0, 1] as a percentage, or as "-" when it is undefined."""
+    return "-" if value is None else f"{100 * value:.2f}"
+
+
+def check_input_file(path: Path, suffix: Optional[str] = None) -> None:
+    """Exit with an error unless `path` is an existing file ending in `suffix`."""
+    if not path.exists():
+        msg.fail(f"Input file not found: {path}", exits=1)
+    if not path.is_file():
+        msg.fail(f"Input path is not a file: {path}", exits=1)
+    if suffix is not None and path.suffix != suffix:
+        msg.fail(
+            f"Invalid input file extension: {path}",
+            f"Expected a {suffix} file.",
+            exits=1,
+        )
+
+
+def check_output_file(path: Path, suffix: str) -> None:
+    """Exit with an error unless `path` ends in `suffix` and is not a folder."""
+    if path.suffix != suffix:
+        msg.fail(
+            f"Invalid output file extension: {path}",
+            f"Expected a {suffix} file.",
+            exits=1,
+        )
+    if path.is_dir():
+        msg.fail(f"Output path is a folder: {path}", exits=1)
+
+
+def make_blank(lang: str) -> Language:
+    try:
+        return spacy.blank(lang)
+    except ImportError as err:
+        msg.fail(f"Invalid language code: {lang!r}", str(err), exits=1)
+
+
+def load_pipeline(model: str) -> Language:
+    try:
+        return spacy.load(model)
+    except OSError as err:
+        msg.fail(f"Cannot load pipeline: {model}", str(err), exits=1)
+
+
+def load_examples(nlp: Language, path: Path) -> List[Example]:
+    """Read a .spacy file into Examples, as spaCy's training Corpus does."""
+    try:
+        examples = list(Corpus(path)(nlp))
+    except ValueError as err:
+        msg.fail(f"Cannot read {path}", str(err), exits=1)
+    if not examples:
+        msg.fail(f"No docs with tokens found in {path}", exits=1)
+    return examples
+
+
+def setup_device(gpu_id: int) -> None:
+    if gpu_id < 0:
+        msg.info("Using CPU")
+        return
+    try:
+        spacy.require_gpu(gpu_id)
+    except (ValueError, ImportError) as err:
+        msg.fail(f"Cannot use GPU {gpu_id}", str(err), exits=1)
+    msg.info(f"Using GPU {gpu_id}")
