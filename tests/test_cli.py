@@ -2,6 +2,7 @@ import numpy
 import pytest
 import spacy
 import srsly
+from thinc.api import fix_random_seed
 from spacy.tokens import Doc, DocBin
 from spacy.training import Corpus, Example
 from thinc.util import gpu_is_available
@@ -284,6 +285,27 @@ def test_evaluate_writes_scores(tmp_path, tagger_model, train_spacy):
     assert "Entities per type" in text
     assert "Tokens per tag (BIO)" in text
     assert f"Saved scores to {output}" in text
+
+
+def test_evaluate_scores_the_predictions(tmp_path, train_spacy):
+    # A pipeline that fits its training data perfectly must score 1.0 on every
+    # tag too, which fails if the per-tag scores miss the predictions.
+    fix_random_seed(0)
+    nlp = make_tagger_nlp("BIO")
+    examples = list(Corpus(train_spacy)(nlp))
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(40):
+        nlp.update(examples, sgd=optimizer)
+    assert nlp.evaluate(examples)["ents_f"] == pytest.approx(1.0)
+    nlp.to_disk(tmp_path / "fitted")
+    output = tmp_path / "scores.json"
+    result = invoke("evaluate", tmp_path / "fitted", train_spacy, "-o", output)
+    assert result.exit_code == 0, result.output
+    scores = srsly.read_json(output)
+    assert scores["ents_f"] == pytest.approx(1.0)
+    for tag, tag_scores in scores["tags_per_type"].items():
+        if tag_scores["support"]:
+            assert tag_scores["f"] == pytest.approx(1.0), tag
 
 
 def test_evaluate_spacy_ner_pipeline(tmp_path, train_spacy):
