@@ -132,29 +132,25 @@ def viterbi(
 
 
 def tags_to_spans(doc: Doc, tags: Sequence[str]) -> List[Span]:
-    """Turn a valid BIO or BILUO tag sequence into entity spans."""
+    """Turn a BIO or BILUO tag sequence into entity spans.
+
+    The constrained decoder only produces valid sequences. For other input, a
+    stray I- or L- tag opens a new entity, as in IOB1.
+    """
     spans: List[Span] = []
-    begin: Optional[int] = None
+    start: Optional[int] = None
     label = ""
     for i, tag in enumerate(tags):
         prefix, tag_label = split_tag(tag)
-        if prefix in ("I", "L") and begin is not None and tag_label == label:
-            if prefix == "L":
-                spans.append(Span(doc, begin, i + 1, label=label))
-                begin = None
-            continue
-        if begin is not None:
-            spans.append(Span(doc, begin, i, label=label))
-            begin = None
-        if prefix == "U":
-            spans.append(Span(doc, i, i + 1, label=tag_label))
-        elif prefix in ("B", "I", "L"):
-            # A stray I- or L- (not produced by the constrained decoder) opens
-            # a new entity, the usual IOB1 reading.
-            begin, label = i, tag_label
-            if prefix == "L":
-                spans.append(Span(doc, i, i + 1, label=label))
-                begin = None
-    if begin is not None:
-        spans.append(Span(doc, begin, len(tags), label=label))
+        continues = prefix in ("I", "L") and start is not None and tag_label == label
+        if not continues:
+            if start is not None:
+                spans.append(Span(doc, start, i, label=label))
+            start = None if prefix == "O" else i
+            label = tag_label
+        if prefix in ("L", "U") and start is not None:
+            spans.append(Span(doc, start, i + 1, label=label))
+            start = None
+    if start is not None:
+        spans.append(Span(doc, start, len(tags), label=label))
     return spans

@@ -250,3 +250,23 @@ def test_examples_with_labels_outside_given_labels():
         nlp.get_pipe("ner_tagger").initialize(
             lambda: make_examples(nlp), nlp=nlp, labels=["LOC", "PER"]
         )
+
+
+@pytest.mark.parametrize(
+    "tags,expected",
+    [
+        (["B-PER", "I-PER", "O", "B-LOC"], [(0, 2, "PER"), (3, 4, "LOC")]),
+        (["B-PER", "B-PER", "I-PER"], [(0, 1, "PER"), (1, 3, "PER")]),
+        (["U-PER", "B-LOC", "I-LOC", "L-LOC", "O"], [(0, 1, "PER"), (1, 4, "LOC")]),
+        (["B-LOC", "L-LOC", "U-LOC"], [(0, 2, "LOC"), (2, 3, "LOC")]),
+        # Not produced by the decoder: a stray I- or a label change opens an entity.
+        (["O", "I-PER", "I-LOC"], [(1, 2, "PER"), (2, 3, "LOC")]),
+        (["O", "O"], []),
+    ],
+)
+def test_tags_to_spans(tags, expected):
+    from spacy_nerloss.tags import tags_to_spans
+
+    doc = Doc(spacy.blank("en").vocab, words=["w"] * len(tags))
+    spans = tags_to_spans(doc, tags)
+    assert [(s.start, s.end, s.label_) for s in spans] == expected
