@@ -2,7 +2,6 @@ import os
 import string
 
 import pytest
-import transformers
 
 # Tests never reach a model hub; every transformer is built locally.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -19,6 +18,8 @@ def tiny_transformer(tmp_path_factory):
     """Save a randomly initialised 2-layer BERT with a small WordPiece vocab,
     and return its folder, usable as a spacy-transformers model name.
     """
+    import transformers
+
     path = tmp_path_factory.mktemp("tiny-bert")
     chars = list(string.ascii_lowercase + string.digits + string.punctuation)
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + sorted(set(WORDS))
