@@ -238,7 +238,8 @@ def test_decoded_ents_are_valid_for_random_scores(scheme):
         assert not tags[0].startswith(("I-", "L-"))
         for prev, cur in zip(tags, tags[1:]):
             if cur.startswith(("I-", "L-")):
-                assert prev[2:] == cur[2:] and prev[0] in "BI"
+                assert prev[2:] == cur[2:]
+                assert prev[0] in "BI"
         if scheme == "BILUO":
             assert not tags[-1].startswith(("B-", "I-"))
         assert sum(len(ent) for ent in doc.ents) == sum(tag != "O" for tag in tags)
