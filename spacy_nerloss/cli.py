@@ -393,3 +393,89 @@ def setup_device(gpu_id: int) -> None:
     except (ValueError, ImportError) as err:
         msg.fail(f"Cannot use GPU {gpu_id}", str(err), exits=1)
     msg.info(f"Using GPU {gpu_id}")
+
+
+@app.command("compare")
+def compare_cli(
+    config_path: Path = Arg(..., help="Training config of the system"),
+    train_file: Path = Arg(..., help="Training data as a .spacy file"),
+    dev_file: Path = Arg(..., help="Evaluation data as a .spacy file"),
+    class_frequencies: Optional[Path] = Opt(
+        None, "--class-frequencies", "-c", help="Tag counts from the weights command"
+    ),
+    name: Optional[str] = Opt(
+        None, "--name", "-n", help="System name; defaults to the config file name"
+    ),
+    training_dir: Path = Opt(
+        Path("training/compare"), "--training-dir", help="Folder for the pipelines"
+    ),
+    metrics_dir: Path = Opt(
+        Path("metrics/compare"), "--metrics-dir", help="Folder for the results"
+    ),
+    n_seeds: int = Opt(1, "--n-seeds", help="Train with seeds 0 to N-1"),
+    max_steps: int = Opt(250, "--max-steps", help="Training steps per run"),
+    warmup_steps: int = Opt(25, "--warmup-steps", help="Linear warm-up steps"),
+    learn_rate: float = Opt(1e-4, "--learn-rate", help="Peak learning rate"),
+    transformer: str = Opt(
+        "assets/all-MiniLM-L6-v2",
+        "--transformer",
+        "-t",
+        help="Hugging Face model name or local folder",
+    ),
+    gpu_id: int = Opt(-1, "--gpu-id", "-g", help="GPU ID, or -1 for CPU"),
+):
+    """Train and evaluate one system per seed for a comparison.
+
+    Runs whose inputs (config, data, settings) are unchanged since they
+    finished are not run again, so an interrupted comparison resumes.
+    """
+    from .compare import run_system
+
+    check_input_file(config_path, ".cfg")
+    check_input_file(train_file, ".spacy")
+    check_input_file(dev_file, ".spacy")
+    if class_frequencies is not None:
+        check_input_file(class_frequencies, ".json")
+    for option, value, minimum in (
+        ("--n-seeds", n_seeds, 1),
+        ("--max-steps", max_steps, 1),
+        ("--warmup-steps", warmup_steps, 0),
+    ):
+        if value < minimum:
+            msg.fail(
+                f"Invalid value for {option}: {value}. "
+                f"Expected an integer >= {minimum}.",
+                exits=1,
+            )
+    run_system(
+        name or config_path.stem,
+        config_path,
+        train=train_file,
+        dev=dev_file,
+        class_frequencies=class_frequencies,
+        training_dir=training_dir,
+        metrics_dir=metrics_dir,
+        seeds=range(n_seeds),
+        max_steps=max_steps,
+        warmup_steps=warmup_steps,
+        learn_rate=learn_rate,
+        transformer=transformer,
+        gpu_id=gpu_id,
+    )
+
+
+@app.command("compare-report")
+def compare_report_cli(
+    metrics_dir: Path = Arg(..., help="Folder with the results of the compare command"),
+    output_dir: Path = Arg(..., help="Folder for comparison.md/.json and the plots"),
+    title: str = Opt("Comparison", "--title", help="Heading of comparison.md"),
+):
+    """Tabulate and plot the results of the compare command."""
+    from .compare import write_report
+
+    try:
+        write_report(metrics_dir, output_dir, title)
+    except ValueError as err:
+        msg.fail(str(err), exits=1)
+    print((output_dir / "comparison.md").read_text(encoding="utf8"))
+    msg.good(f"Saved comparison.md, comparison.json and two plots to {output_dir}")
