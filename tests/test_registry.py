@@ -6,6 +6,7 @@ from thinc.api import Config
 
 ROOT = Path(__file__).parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.cfg"))
+BASELINE = ROOT / "configs" / "baselines" / "spacy_ner.cfg"
 
 # Runs in a fresh interpreter that never imports spacy_nerloss itself, so the
 # names can only resolve through the package's entry points.
@@ -53,7 +54,7 @@ def test_configs_pass_debug_config(tmp_path):
     doc = Doc(nlp.vocab, words=["bob", "lives", "here"], ents=["B-PER", "O", "O"])
     corpus = tmp_path / "tiny.spacy"
     DocBin(docs=[doc]).to_disk(corpus)
-    for path in CONFIGS:
+    for path in CONFIGS + [BASELINE]:
         result = subprocess.run(
             [sys.executable, "-m", "spacy", "debug", "config", str(path),
              "--paths.train", str(corpus), "--paths.dev", str(corpus)],
@@ -63,3 +64,32 @@ def test_configs_pass_debug_config(tmp_path):
         )
         assert result.returncode == 0, f"{path.name}: {result.stdout}{result.stderr}"
         assert "Config is valid" in result.stdout
+
+
+def test_baseline_matches_configs_outside_the_component():
+    tagger = Config().from_disk(CONFIGS[0], interpolate=False)
+    baseline = Config().from_disk(BASELINE, interpolate=False)
+    assert baseline["nlp"]["pipeline"] == ["transformer", "ner"]
+    for config in (tagger, baseline):
+        config["components"].pop("ner_tagger", None)
+        config["components"].pop("ner", None)
+        config["nlp"].pop("pipeline")
+        config["initialize"]["components"] = {}
+    assert baseline == tagger
+
+
+def test_compare_workflow_covers_every_config():
+    import srsly
+
+    project = srsly.read_yaml(ROOT / "project.yml")
+    commands = {cmd["name"]: cmd for cmd in project["commands"]}
+    systems = [path.stem for path in CONFIGS] + ["spacy_ner"]
+    expected = [f"compare-{name}" for name in systems] + ["compare-report"]
+    assert sorted(project["workflows"]["compare"][3:]) == sorted(expected)
+    for path in CONFIGS + [BASELINE]:
+        name = "spacy_ner" if path == BASELINE else path.stem
+        command = commands[f"compare-{name}"]
+        config = str(path.relative_to(ROOT))
+        assert config in command["deps"]
+        assert f"python -m spacy_nerloss compare {config}" in command["script"][0]
+        assert command["outputs"] == [f"metrics/compare/${{vars.dataset}}/{name}.json"]
