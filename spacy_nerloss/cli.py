@@ -1,4 +1,5 @@
-"""Command-line tools: convert column files, compute class weights, evaluate.
+"""Command-line tools: convert column files, compute class weights, print
+class statistics, evaluate and compare pipelines.
 
 Run as `python -m spacy_nerloss COMMAND --help`.
 """
@@ -14,12 +15,15 @@ from spacy.language import Language
 from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin
 from spacy.training import Corpus, Example, offsets_to_biluo_tags
+from spacy.util import registry
+from thinc.api import Config
 from wasabi import msg
 
 from .component import NERTagger
 from .corpus import DEFAULT_N_SENTS, read_conll
+from .plots import plot_per_type_f1
 from .tags import BILUO_TO_BIO, SCHEMES, count_tags, gold_tags, make_tags, split_tag
-from .weights import WEIGHTINGS, weights_table
+from .weights import DEFAULT_BETA, WEIGHTINGS, weights_table
 
 app = typer.Typer(
     name="spacy_nerloss",
@@ -202,6 +206,11 @@ def evaluate_cli(
     output_file.parent.mkdir(parents=True, exist_ok=True)
     srsly.write_json(output_file, result)
     msg.good(f"Saved scores to {output_file}")
+    if result["ents_per_type"]:
+        plot_file = output_file.with_name(f"{output_file.stem}_per_type.png")
+        title = f"{model} on {data_file.name}: F1 per entity type"
+        plot_per_type_f1(result["ents_per_type"], plot_file, title)
+        msg.good(f"Saved the per-type F1 chart to {plot_file}")
 
 
 def annotate_and_score(nlp: Language, examples: List[Example]) -> Dict[str, Any]:
@@ -479,3 +488,141 @@ def compare_report_cli(
         msg.fail(str(err), exits=1)
     print((output_dir / "comparison.md").read_text(encoding="utf8"))
     msg.good(f"Saved comparison.md, comparison.json and two plots to {output_dir}")
+
+
+# The batcher of the shipped configs, used by `stats` when no config is given.
+DEFAULT_BATCHER = {
+    "@batchers": "spacy.batch_by_padded.v1",
+    "size": 2000,
+    "buffer": 256,
+    "discard_oversize": True,
+    "get_length": None,
+}
+
+
+@app.command("stats")
+def stats_cli(
+    data_file: Path = Arg(..., help="Corpus as a .spacy file, usually the training set"),
+    config_path: Optional[Path] = Opt(
+        None,
+        "--config",
+        "-c",
+        help="Training config whose [training.batcher] makes the batches. "
+        "Default: spacy.batch_by_padded.v1 with size 2000, as in configs/.",
+    ),
+    scheme: str = Opt("BIO", "--scheme", "-s", help="Tag scheme: BIO or BILUO"),
+    beta: float = Opt(
+        DEFAULT_BETA, "--beta", help="Beta of the effective number of samples"
+    ),
+    epochs: int = Opt(5, "--epochs", help="Shuffled passes for the batch statistics"),
+    as_json: bool = Opt(False, "--json", help="Print the statistics as JSON only"),
+    lang: str = Opt("en", "--lang", "-l", help="Language code of the vocab"),
+):
+    """Print class statistics of a corpus and recommend a loss.
+
+    The recommendation follows the rules documented in the README section
+    "Diagnose your data" and in spacy_nerloss/stats.py.
+    """
+    from .stats import corpus_stats, recommend_loss
+
+    check_input_file(data_file, ".spacy")
+    if scheme not in SCHEMES:
+        msg.fail(
+            f"Invalid value for --scheme: {scheme!r}. "
+            f"Allowed values: {', '.join(SCHEMES)}.",
+            exits=1,
+        )
+    if not 0.0 <= beta < 1.0:
+        msg.fail(f"Invalid value for --beta: {beta}. Expected a number in [0, 1).", exits=1)
+    if epochs < 1:
+        msg.fail(f"Invalid value for --epochs: {epochs}. Expected an integer >= 1.", exits=1)
+    batcher_config, seed = DEFAULT_BATCHER, 0
+    if config_path is not None:
+        check_input_file(config_path, ".cfg")
+        batcher_config, seed = read_batcher_config(config_path)
+    batcher = registry.resolve({"batcher": batcher_config})["batcher"]
+    examples = load_examples(make_blank(lang), data_file)
+    if not any(eg.reference.ents for eg in examples):
+        msg.fail(f"No entities found in {data_file}", exits=1)
+
+    stats = corpus_stats(
+        examples, scheme, batcher=batcher, beta=beta, epochs=epochs, seed=seed
+    )
+    stats["batches"]["batcher"] = batcher_config
+    advice = recommend_loss(stats)
+    if as_json:
+        print(srsly.json_dumps({"stats": stats, "recommendation": advice}, indent=2))
+        return
+    print_stats(data_file, stats)
+    msg.divider("Recommendation")
+    msg.good(f"Loss: {advice['loss']} (configs/{advice['loss']}.cfg)", advice["reason"])
+    print(advice["config"])
+
+
+def read_batcher_config(config_path: Path):
+    """Return the [training.batcher] block and [training] seed of a config."""
+    try:
+        config = Config().from_disk(config_path, interpolate=False)
+        batcher = config["training"]["batcher"]
+    except KeyError:
+        msg.fail(f"No [training.batcher] block in {config_path}", exits=1)
+    except Exception as err:
+        msg.fail(f"Cannot read config {config_path}", str(err), exits=1)
+    seed = config["training"].get("seed", 0)
+    return batcher, seed if isinstance(seed, int) else 0
+
+
+def print_stats(data_file: Path, stats: Dict[str, Any]) -> None:
+    msg.divider(f"Corpus: {data_file}")
+    rows = [
+        ("Docs", f"{stats['docs']:,}"),
+        ("Tokens", f"{stats['tokens']:,}"),
+        ("Tagged tokens", f"{stats['tagged_tokens']:,}"),
+        ("Entities", f"{stats['entities']:,}"),
+        ("O share", f"{stats['o_share']:.2%}"),
+        (
+            "Imbalance ratio",
+            f"{stats['imbalance_ratio']:,.1f} ({stats['most_frequent_tag']} / "
+            f"{stats['least_frequent_tag']})",
+        ),
+    ]
+    msg.table(rows, aligns=("l", "r"))
+    if stats["absent_tags"]:
+        msg.warn(f"Tags never seen in this corpus: {', '.join(stats['absent_tags'])}")
+
+    msg.divider(f"Tags ({stats['scheme']})")
+    rows = [
+        (tag, f"{row['count']:,}", f"{row['share']:.2%}", f"{row['effective_number']:,.1f}")
+        for tag, row in stats["tags"].items()
+    ]
+    msg.table(
+        rows,
+        header=("tag", "count", "share", f"effective n (beta {stats['beta']:g})"),
+        aligns=("l", "r", "r", "r"),
+        divider=True,
+    )
+
+    msg.divider("Entity types")
+    rows = [
+        (label, f"{row['entities']:,}", f"{row['share']:.2%}", f"{row['tokens']:,}")
+        for label, row in stats["entity_types"].items()
+    ]
+    msg.table(
+        rows,
+        header=("type", "entities", "share", "tokens"),
+        aligns=("l", "r", "r", "r"),
+        divider=True,
+    )
+
+    batches = stats["batches"]
+    msg.divider("Entity-token share per batch")
+    cv = batches["entity_share_cv"]
+    rows = [
+        ("Batcher", batches["batcher"]["@batchers"]),
+        ("Batches", f"{batches['batches']:,} ({batches['epochs']} shuffled epochs)"),
+        ("Mean", f"{batches['entity_share_mean']:.2%}"),
+        ("Standard deviation", f"{batches['entity_share_sd']:.2%}"),
+        ("Min / max", f"{batches['entity_share_min']:.2%} / {batches['entity_share_max']:.2%}"),
+        ("Coefficient of variation", "-" if cv is None else f"{cv:.2f}"),
+    ]
+    msg.table(rows, aligns=("l", "r"))

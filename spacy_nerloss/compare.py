@@ -23,7 +23,10 @@ from spacy import require_gpu, util
 from spacy.language import Language
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train as train_loop
+from thinc.api import Config
 from wasabi import msg
+
+from .plots import pyplot
 
 # The reference system for the time ratios, and the baseline for the speed and
 # memory ratios.
@@ -34,13 +37,20 @@ BASELINE = "spacy_ner"
 def fingerprint(
     config: Path, files: Sequence[Optional[Path]], settings: Dict[str, Any]
 ) -> Dict[str, Any]:
-    """Describe a run's inputs: the config text, the data files and the settings.
+    """Describe a run's inputs: the config, the data files and the settings.
 
     A finished run whose recorded fingerprint equals the current one is not
-    run again.
+    run again. The [training.logger] block is left out of the config's hash
+    because the logger only reports and does not change what is trained.
     """
     hashes = {str(path): file_hash(path) for path in files if path is not None}
-    return {"config": file_hash(config), "files": hashes, "settings": settings}
+    return {"config": config_hash(config), "files": hashes, "settings": settings}
+
+
+def config_hash(path: Path) -> str:
+    config = Config().from_disk(path, interpolate=False)
+    config.get("training", {}).pop("logger", None)
+    return hashlib.md5(config.to_str().encode("utf8")).hexdigest()
 
 
 def file_hash(path: Path) -> str:
@@ -473,7 +483,7 @@ def fixed(value: Optional[float]) -> str:
 
 def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
     """Bar chart of per-type F1 (and macro-F1), one bar group per type."""
-    plt = _pyplot()
+    plt = pyplot()
     systems = summary["systems"]
     labels = sorted({label for entry in systems.values() for label in entry["ents_per_type"]})
     groups = labels + ["macro-F1"]
@@ -510,7 +520,7 @@ def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
 
 def plot_f1_vs_time(summary: Dict[str, Any], path: Path) -> None:
     """Scatter of micro-F1 against training time, one marker per system."""
-    plt = _pyplot()
+    plt = pyplot()
     markers = "osD^v<>pX*h"
     fig, ax = plt.subplots(figsize=(7, 5))
     for i, (name, entry) in enumerate(summary["systems"].items()):
@@ -532,19 +542,6 @@ def plot_f1_vs_time(summary: Dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError as err:
-        raise ImportError(
-            "The comparison plots need matplotlib: pip install 'spacy-nerloss[plots]'"
-        ) from err
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _main(argv: List[str]) -> None:

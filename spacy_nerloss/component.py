@@ -14,6 +14,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model
 from thinc.types import Floats2d
 
+from .logger import entity_diagnostics
 from .losses import TagLoss
 from .tags import (
     count_tags,
@@ -311,6 +312,19 @@ class NERTagger(TrainablePipe):
                 "the data for empty or degenerate docs."
             )
         return float(loss), d_scores
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
+        """Score the examples with the configured scorer, then add the entity
+        token shares and per-type entity counts that
+        spacy_nerloss.ConsoleLogger.v1 uses to detect collapse to O.
+
+        examples (Iterable[Example]): The examples to score.
+        RETURNS (Dict[str, Any]): The scores.
+        """
+        examples = list(examples)
+        scores = super().score(examples, **kwargs)
+        scores.update(entity_diagnostics(examples))
+        return scores
 
     def from_bytes(self, bytes_data, *, exclude=tuple()):
         result = super().from_bytes(bytes_data, exclude=exclude)

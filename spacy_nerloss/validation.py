@@ -14,6 +14,7 @@ def validate_number(
     minimum: float,
     exclusive_minimum: bool = False,
     exclusive_maximum: Optional[float] = None,
+    maximum: Optional[float] = None,
 ) -> float:
     """Check that a setting is a finite real number in a range and return it
     as a float.
@@ -25,20 +26,26 @@ def validate_number(
     exclusive_minimum (bool): Whether the lower bound itself is rejected.
     exclusive_maximum (Optional[float]): An upper bound that is itself
         rejected, or None for no upper bound.
+    maximum (Optional[float]): An upper bound that is itself allowed, or None.
+        Give at most one of the two upper bounds.
     RETURNS (float): The value as a float.
     """
-    if exclusive_maximum is None:
+    upper = exclusive_maximum if maximum is None else maximum
+    if upper is None:
         operator = ">" if exclusive_minimum else ">="
         allowed = f"a finite number {operator} {minimum:g}"
     else:
         bracket = "(" if exclusive_minimum else "["
-        allowed = f"a number in {bracket}{minimum:g}, {exclusive_maximum:g})"
+        closing = ")" if maximum is None else "]"
+        allowed = f"a number in {bracket}{minimum:g}, {upper:g}{closing}"
     is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
     valid = is_number and math.isfinite(value)
     if valid:
         valid = value > minimum if exclusive_minimum else value >= minimum
     if valid and exclusive_maximum is not None:
         valid = value < exclusive_maximum
+    if valid and maximum is not None:
+        valid = value <= maximum
     if not valid:
         raise ValueError(
             f"[{loss_name}] Invalid value for '{key}': {value!r}. Allowed: {allowed}."

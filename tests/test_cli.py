@@ -285,6 +285,9 @@ def test_evaluate_writes_scores(tmp_path, tagger_model, train_spacy):
     assert "Entities per type" in text
     assert "Tokens per tag (BIO)" in text
     assert f"Saved scores to {output}" in text
+    chart = output.with_name("scores_per_type.png")
+    assert f"Saved the per-type F1 chart to {chart}" in text
+    assert chart.read_bytes().startswith(b"\x89PNG")
 
 
 def test_evaluate_scores_the_predictions(tmp_path, train_spacy):
