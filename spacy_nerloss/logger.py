@@ -89,7 +89,11 @@ class CollapseMonitor:
         self.evals_without_prediction: Counter = Counter()
 
     def check(self, info: Dict[str, Any]) -> List[Tuple[str, str]]:
-        """Return (message, hint) pairs for the evaluation described by `info`."""
+        """Return (message, hint) pairs for the evaluation described by `info`.
+
+        The evaluation at step 0 scores the untrained model, so only its loss
+        is checked.
+        """
         warnings = []
         for name, loss in info.get("losses", {}).items():
             if not math.isfinite(float(loss)):
@@ -99,6 +103,8 @@ class CollapseMonitor:
                         HINT_NOT_FINITE,
                     )
                 )
+        if info["step"] == 0:
+            return warnings
         scores = info.get("other_scores", {})
         collapse = self.check_collapse(scores)
         if collapse:

@@ -98,6 +98,13 @@ def test_collapse_quiet_at_or_above_ratio():
     assert monitor.check(monitor_info(20, share_gold=0.10, share_pred=0.30)) == []
 
 
+def test_step_zero_checks_only_the_loss():
+    monitor = CollapseMonitor(collapse_ratio=0.5, zero_prediction_evals=1)
+    assert monitor.check(monitor_info(0, 0.1, 0.0, pred={})) == []
+    warnings = monitor.check(monitor_info(0, 0.1, 0.0, pred={}, loss=math.nan))
+    assert messages(warnings) == ["The loss of ner_tagger is nan at step 0."]
+
+
 def test_collapse_needs_diagnostic_scores():
     monitor = CollapseMonitor(collapse_ratio=0.5, zero_prediction_evals=1)
     info = {"step": 1, "losses": {"ner": 2.0}, "other_scores": {"ents_f": 0.0}}
