@@ -39,7 +39,10 @@ def run_result(system, seed, f, macro, train_s, train_wps, infer_wps, rss, perso
         },
         "train_s": train_s,
         "train_words_per_s": train_wps,
+        "train_cpu_s": 2 * train_s,
+        "train_words_per_cpu_s": train_wps / 2,
         "infer_words_per_s": infer_wps,
+        "infer_words_per_cpu_s": infer_wps / 2,
         "train_peak_rss_mib": rss,
         "infer_peak_rss_mib": rss / 2,
     }
@@ -99,7 +102,8 @@ def test_report_writes_tables_and_plots(results_dir, tmp_path):
     assert report.startswith("# WNUT test")
     assert "| cross_entropy | 2 | 30.00 ± 14.14 | 30.00 ± 14.14 | 30.00 ± 14.14 |" in report
     assert "| focal | 1 | 60.00 | 60.00 | 60.00 | 50.00 | 0.00 | 70.00 |" in report
-    assert "| focal | 300 | 1.50 | 60 | 550 | 900 | 450 | 1.50 | 1.10 | 0.90 |" in report
+    assert "| focal | 300 | 1.50 | 60 | 30 | 550 | 275 | 900 | 450 |" in report
+    assert "| focal | 1.50 | 1.50 | 1.10 | 1.10 | 0.90 |" in report
     summary = srsly.read_json(output / "comparison.json")
     assert summary["systems"]["focal"]["macro_f"]["mean"] == pytest.approx(0.5)
     for name in ("per_type_f1.png", "f1_vs_time.png"):
@@ -177,7 +181,8 @@ def test_compare_trains_evaluates_and_resumes(tmp_path, tiny_transformer):
     # Both texts (10 tokens) fit one batch, and spaCy's loop updates at steps
     # 0, 1 and 2 for max_steps = 2.
     assert run["words"] == 30
-    assert run["train_s"] > 0 and run["infer_words_per_s"] > 0
+    for key in ("train_s", "train_cpu_s", "infer_words_per_s", "infer_words_per_cpu_s"):
+        assert run[key] > 0, key
     assert set(run["ents_per_type"]) >= {"person", "location", "corporation"}
     model = tmp_path / "training" / "spacy_ner" / "seed0" / "model-last"
     trained_at = (model / "meta.json").stat().st_mtime_ns
