@@ -70,6 +70,12 @@ def convert_cli(
         f"Read {stats.sentences} {unit}, {stats.tokens} tokens{in_documents} "
         f"from {input_file}"
     )
+    if not stats.tokens:
+        msg.fail(
+            f"No tokens found in {input_file}",
+            "Every line is blank or a -DOCSTART- line. Nothing was written.",
+            exits=1,
+        )
     if stats.converted:
         msg.info(
             f"Converted {stats.converted} IOB1 tags to IOB2: an I- tag that opens "
@@ -84,7 +90,8 @@ def convert_cli(
         )
     output_file.parent.mkdir(parents=True, exist_ok=True)
     DocBin(docs=docs, store_user_data=False).to_disk(output_file)
-    msg.good(f"Wrote {stats.docs} docs to {output_file}")
+    n_written = sum(len(doc) for doc in docs)
+    msg.good(f"Wrote {stats.docs} docs, {n_written} tokens to {output_file}")
 
 
 @app.command("weights")

@@ -5,21 +5,26 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Unio
 
 import numpy
 import srsly
+from spacy import util
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc
 from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.util import registry
 from spacy.vocab import Vocab
+from srsly.msgpack.exceptions import UnpackException
 from thinc.api import Config, Model
 from thinc.types import Floats2d
 
+from .frequencies import read_class_frequencies
 from .logger import entity_diagnostics
 from .losses import TagLoss
 from .tags import (
+    SCHEMES,
     count_tags,
     gold_tags,
     make_tags,
+    split_tag,
     tags_to_spans,
     transition_scores,
     validate_scheme,
@@ -43,6 +48,17 @@ maxout_pieces = 3
 subword_features = true
 """
 DEFAULT_NER_TAGGER_MODEL = Config().from_str(DEFAULT_NER_TAGGER_MODEL_CONFIG)["model"]
+
+# Exceptions that srsly and thinc raise on a truncated or corrupted msgpack or
+# JSON file.
+CORRUPT_DATA_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    UnpackException,
+)
 
 DEFAULT_LOSS = {"@losses": "spacy_nerloss.focal.v1", "gamma": 2.0, "alpha": None}
 
@@ -182,6 +198,11 @@ class NERTagger(TrainablePipe):
             for the same corpus.
         """
         validate_get_examples(get_examples, "NERTagger.initialize")
+        if isinstance(labels, str):
+            raise ValueError(
+                f"[{self.name}] Invalid value for 'labels': {labels!r}. Expected a "
+                f'list of entity labels, e.g. ["{labels}"].'
+            )
         found = {ent.label_ for eg in get_examples() for ent in eg.reference.ents}
         if labels is not None:
             unknown = sorted(found - set(labels))
@@ -201,7 +222,9 @@ class NERTagger(TrainablePipe):
                 f"[initialize.components.{self.name}]."
             )
         if class_frequencies is not None:
-            counts = self._read_class_frequencies(class_frequencies)
+            counts = read_class_frequencies(
+                class_frequencies, self.tags, self.scheme, self.name
+            )
         else:
             counts = count_tags(get_examples(), self.scheme)
         self.cfg["tag_counts"] = {tag: int(counts.get(tag, 0)) for tag in self.tags}
@@ -212,44 +235,6 @@ class NERTagger(TrainablePipe):
             doc_sample = [Doc(self.vocab, words=["hello"])]
         label_sample = [self.model.ops.alloc2f(len(doc), len(self.tags)) for doc in doc_sample]
         self.model.initialize(X=doc_sample, Y=label_sample)
-
-    def _read_class_frequencies(self, data: Union[str, Path, Dict[str, Any]]) -> Dict[str, int]:
-        source = "the class_frequencies setting"
-        if isinstance(data, (str, Path)):
-            source = str(data)
-            if not Path(data).exists():
-                raise ValueError(
-                    f"[{self.name}] Class frequency file not found: {data}. Write it "
-                    "with `python -m spacy_nerloss weights`."
-                )
-            data = srsly.read_json(data)
-        if not isinstance(data, dict) or "counts" not in data or "scheme" not in data:
-            raise ValueError(
-                f"[{self.name}] Invalid class frequencies in {source}: expected a "
-                "JSON object with 'scheme' and 'counts' keys, as written by "
-                "`python -m spacy_nerloss weights`."
-            )
-        if data["scheme"] != self.scheme:
-            raise ValueError(
-                f"[{self.name}] The class frequencies in {source} were computed for "
-                f"scheme {data['scheme']!r}, but the component uses {self.scheme!r}."
-            )
-        counts = data["counts"]
-        missing = [tag for tag in self.tags if tag not in counts]
-        extra = [tag for tag in counts if tag not in self.tags]
-        if missing or extra:
-            raise ValueError(
-                f"[{self.name}] The class frequencies in {source} do not match the "
-                f"tag set. Missing tags: {missing}. Unknown tags: {extra}. "
-                "Recompute them from the training corpus."
-            )
-        for tag, n in counts.items():
-            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-                raise ValueError(
-                    f"[{self.name}] Invalid count for tag {tag!r}: {n!r} in {source}. "
-                    "Counts must be whole numbers >= 0."
-                )
-        return dict(counts)
 
     def predict(self, docs: Iterable[Doc]) -> List[numpy.ndarray]:
         """Predict the best valid tag sequence of each doc.
@@ -271,11 +256,27 @@ class NERTagger(TrainablePipe):
         ops = self.model.ops
         # One device-to-host copy per batch, then decode on the host.
         flat = ops.to_numpy(ops.flatten(logits)).astype("float32")
-        flat = flat - flat.max(axis=1, keepdims=True)
-        log_probs = flat - numpy.log(numpy.exp(flat).sum(axis=1, keepdims=True))
+        with numpy.errstate(invalid="ignore"):
+            flat = flat - flat.max(axis=1, keepdims=True)
+            log_probs = flat - numpy.log(numpy.exp(flat).sum(axis=1, keepdims=True))
+        self._check_finite(log_probs)
         splits = numpy.cumsum([len(doc_logits) for doc_logits in logits])[:-1]
         trans, start, end = self._decoder()
         return viterbi(numpy.split(log_probs, splits), trans, start, end)
+
+    def _check_finite(self, log_probs: numpy.ndarray) -> None:
+        """Raise a ValueError if the scores of any token could not be normalised.
+        NaN, +inf, or -inf for every tag cause this, and decoding such a token
+        would silently predict "O".
+        """
+        n_invalid = int(numpy.isnan(log_probs).any(axis=1).sum())
+        if n_invalid:
+            raise ValueError(
+                f"[{self.name}] The model returned NaN or infinite scores for "
+                f"{n_invalid} of {len(log_probs)} tokens, so no entities can be "
+                "decoded. The weights are corrupted, for example by a training "
+                "run that diverged: train again with a lower learning rate."
+            )
 
     def _decoder(self):
         key = (self.labels, self.scheme)
@@ -304,6 +305,7 @@ class NERTagger(TrainablePipe):
         if not self.loss.is_initialized:
             self.loss.initialize(self.tags, self.cfg["tag_counts"])
         truths = [gold_tags(eg, self.scheme) for eg in examples]
+        self._check_gold_labels(truths)
         d_scores, loss = self.loss(scores, truths)
         if not numpy.isfinite(loss):
             raise ValueError(
@@ -312,6 +314,19 @@ class NERTagger(TrainablePipe):
                 "the data for empty or degenerate docs."
             )
         return float(loss), d_scores
+
+    def _check_gold_labels(self, truths: List[List[Optional[str]]]) -> None:
+        """Raise a ValueError naming the labels of gold tags outside the tag set."""
+        unknown = set().union(*truths) - set(self.tags) - {None}
+        if unknown:
+            labels = sorted({split_tag(tag)[1] for tag in unknown})
+            raise ValueError(
+                f"[{self.name}] The training examples contain the labels {labels}, "
+                "which the component was not initialized with (its labels: "
+                f"{list(self.labels)}). Labels cannot be added after initialize, "
+                "because the size of the output layer is fixed then. List them in "
+                f"[initialize.components.{self.name}] labels and initialize again."
+            )
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
         """Score the examples with the configured scorer, then add the entity
@@ -326,17 +341,131 @@ class NERTagger(TrainablePipe):
         scores.update(entity_diagnostics(examples))
         return scores
 
-    def from_bytes(self, bytes_data, *, exclude=tuple()):
-        result = super().from_bytes(bytes_data, exclude=exclude)
-        self._after_load()
-        return result
+    def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "NERTagger":
+        """Load the component from the output of `to_bytes`.
 
-    def from_disk(self, path, *, exclude=tuple()):
-        result = super().from_disk(path, exclude=exclude)
-        self._after_load()
-        return result
+        Raises ValueError, naming the component, when the data is truncated or
+        corrupted, or when its labels do not fit the model weights.
 
-    def _after_load(self) -> None:
+        bytes_data (bytes): The data to load.
+        exclude (Iterable[str]): String names of serialization fields to exclude.
+        RETURNS (NERTagger): The loaded component.
+        """
+        try:
+            super().from_bytes(bytes_data, exclude=exclude)
+        except CORRUPT_DATA_ERRORS as err:
+            raise ValueError(
+                f"[{self.name}] Cannot load the component from bytes: the data is "
+                f"truncated or corrupted ({type(err).__name__}: {err})."
+            ) from err
+        self._after_load("the loaded bytes", "the loaded bytes")
+        return self
+
+    def from_disk(
+        self, path: Union[str, Path], *, exclude: Iterable[str] = tuple()
+    ) -> "NERTagger":
+        """Load the component from a folder written by `to_disk`.
+
+        Raises ValueError, naming the component and the file, when `cfg` or
+        `model` is missing, truncated or corrupted, or when the labels in `cfg`
+        do not fit the model weights.
+
+        path (Union[str, Path]): The component folder, e.g. "pipeline/ner_tagger".
+        exclude (Iterable[str]): String names of serialization fields to exclude.
+        RETURNS (NERTagger): The loaded component.
+        """
+        path = util.ensure_path(path)
+        readers = {
+            "cfg": self._load_cfg,
+            "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
+            "model": self._load_model,
+        }
+        util.from_disk(path, readers, exclude)
+        self._after_load(path / "cfg", path / "model")
+        return self
+
+    def _load_cfg(self, path: Path) -> None:
+        data = self._read_component_file(path)
+        try:
+            cfg = srsly.json_loads(data)
+        except ValueError as err:
+            raise ValueError(
+                f"[{self.name}] Cannot load {path}: invalid JSON ({err}). The file "
+                "is truncated or corrupted: save the pipeline again."
+            ) from err
+        if not isinstance(cfg, dict):
+            raise ValueError(
+                f"[{self.name}] Cannot load {path}: expected a JSON object, got a "
+                f"{type(cfg).__name__}. The file is corrupted: save the pipeline again."
+            )
+        self.cfg.update(cfg)
+
+    def _load_model(self, path: Path) -> None:
+        # NOTE: the file has no checksum, so bytes changed inside the weight
+        # arrays load without an error. Only a broken structure is detected.
+        data = self._read_component_file(path)
+        try:
+            self.model.from_bytes(data)
+        except CORRUPT_DATA_ERRORS as err:
+            raise ValueError(
+                f"[{self.name}] Cannot load the model weights from {path}: the file "
+                "is truncated or corrupted, or was written by a component with "
+                f"another model config ({type(err).__name__}: {err}). Save the "
+                "pipeline again."
+            ) from err
+
+    def _read_component_file(self, path: Path) -> bytes:
+        if not path.is_file():
+            raise ValueError(
+                f"[{self.name}] Cannot load the component: {path} is missing. Save "
+                "the pipeline again with nlp.to_disk()."
+            )
+        return path.read_bytes()
+
+    def _after_load(
+        self, cfg_source: Union[str, Path], model_source: Union[str, Path]
+    ) -> None:
+        """Check the loaded settings against the model weights, then set up the
+        decoder and the loss for them.
+        """
+        self._check_cfg(cfg_source)
+        n_outputs = self.model.get_dim("nO") if self.model.has_dim("nO") else None
+        if n_outputs is not None and n_outputs != len(self.tags):
+            raise ValueError(
+                f"[{self.name}] The model weights in {model_source} have "
+                f"{n_outputs} output tags, but the {len(self.labels)} labels and "
+                f"scheme {self.scheme!r} in {cfg_source} make {len(self.tags)} tags. "
+                "The two do not belong to the same trained component: save the "
+                "pipeline again."
+            )
+        self._check_tag_counts(cfg_source)
         self._decoder_cache = None
         if self.labels and self.cfg.get("tag_counts"):
             self.loss.initialize(self.tags, self.cfg["tag_counts"])
+
+    def _check_cfg(self, source: Union[str, Path]) -> None:
+        labels = self.cfg.get("labels")
+        # The output columns follow the label order, so an unsorted list would
+        # silently swap the predicted labels.
+        valid = isinstance(labels, list) and all(
+            isinstance(label, str) and label for label in labels
+        )
+        if not valid or labels != sorted(set(labels)):
+            raise ValueError(
+                f"[{self.name}] Invalid 'labels' in {source}: {labels!r}. Expected "
+                "the sorted list of entity labels that the component was trained with."
+            )
+        scheme = self.cfg.get("scheme")
+        if scheme not in SCHEMES:
+            raise ValueError(
+                f"[{self.name}] Invalid 'scheme' in {source}: {scheme!r}. Allowed "
+                f"values: {', '.join(SCHEMES)}."
+            )
+
+    def _check_tag_counts(self, source: Union[str, Path]) -> None:
+        counts = self.cfg.get("tag_counts")
+        if not isinstance(counts, dict) or (counts and set(counts) != set(self.tags)):
+            raise ValueError(
+                f"[{self.name}] Invalid 'tag_counts' in {source}: expected one count "
+                f"for each of the tags {list(self.tags)}."
+            )

@@ -72,7 +72,7 @@ def test_convert_writes_docbin(tmp_path, train_file):
     assert result.exit_code == 0, result.output
     text = flat(result.output)
     assert f"Read 4 sentences, 13 tokens in 2 documents from {train_file}" in text
-    assert f"Wrote 4 docs to {output}" in text
+    assert f"Wrote 4 docs, 13 tokens to {output}" in text
     docs = list(DocBin().from_disk(output).get_docs(spacy.blank("en").vocab))
     assert [len(doc) for doc in docs] == [5, 2, 2, 4]
     ents = [(ent.text, ent.label_) for ent in docs[0].ents]
@@ -98,6 +98,51 @@ def test_convert_texts_and_repair_warning(tmp_path):
     assert "Read 2 texts, 3 tokens from" in text
     assert f"Repaired 1 ill-formed tags in {path}, first at line 2" in text
     assert "Wrote 2 docs" in text
+
+
+def test_convert_messy_file_keeps_every_token(tmp_path):
+    # The file has a BOM at the start, CRLF endings, a BOM-only line and a
+    # tab-only line as separators, an IOB1 start and an ill-formed I- tag. All 6
+    # tokens must reach the .spacy file.
+    path = tmp_path / "messy.conll"
+    content = (
+        "\ufeffAnn\tI-person\r\nIBM\tI-corporation\r\n\ufeff\r\n"
+        "New\tB-location\r\nYork\tI-location\r\n\t\r\nhi\tO\r\nthere\tO\r\n"
+    )
+    path.write_bytes(content.encode("utf-8"))
+    output = tmp_path / "messy.spacy"
+    result = invoke("convert", path, output)
+    assert result.exit_code == 0, result.output
+    text = flat(result.output)
+    assert f"Read 3 texts, 6 tokens from {path}" in text
+    assert "Converted 1 IOB1 tags to IOB2" in text
+    assert f"Repaired 1 ill-formed tags in {path}, first at line 2" in text
+    assert f"Wrote 3 docs, 6 tokens to {output}" in text
+    docs = list(DocBin().from_disk(output).get_docs(spacy.blank("en").vocab))
+    assert [[t.text for t in doc] for doc in docs] == [
+        ["Ann", "IBM"],
+        ["New", "York"],
+        ["hi", "there"],
+    ]
+    assert [(e.text, e.label_) for e in docs[0].ents] == [
+        ("Ann", "person"),
+        ("IBM", "corporation"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["", "\n\t\n", "-DOCSTART- -X- -X- O\n\n"],
+    ids=["empty", "blank", "docstart"],
+)
+def test_convert_rejects_file_without_tokens(tmp_path, content):
+    path = tmp_path / "empty.conll"
+    path.write_text(content, encoding="utf-8")
+    output = tmp_path / "empty.spacy"
+    result = invoke("convert", path, output)
+    assert result.exit_code == 1
+    assert f"No tokens found in {path}" in flat(result.output)
+    assert not output.exists()
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,9 @@
+import shutil
+
 import numpy
 import pytest
 import spacy
+import srsly
 from spacy.tokens import Doc
 from spacy.training import Example
 from thinc.api import Config, fix_random_seed
@@ -180,14 +183,58 @@ def test_partial_annotation_masks_missing_tokens():
     ],
 )
 def test_bad_class_frequencies(tmp_path, content, match):
-    import srsly
-
     path = tmp_path / "freq.json"
     srsly.write_json(path, content)
     nlp = small_nlp()
     with pytest.raises(ValueError, match=match):
         nlp.get_pipe("ner_tagger").initialize(
             lambda: make_examples(nlp), nlp=nlp, class_frequencies=str(path)
+        )
+
+
+# The counts of a weights file computed on a corpus with GPE and PER entities.
+OTHER_LABEL_COUNTS = {"O": 9, "B-GPE": 2, "I-GPE": 0, "B-PER": 3, "I-PER": 1}
+
+
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        (
+            b'{"scheme": "BIO", "counts": {"O": 3',
+            r"\[ner_tagger\] Invalid JSON in the class frequency file .*freq\.json",
+        ),
+        (
+            b"\xff\xfe{}",
+            r"\[ner_tagger\] Invalid JSON in the class frequency file .*freq\.json",
+        ),
+        (
+            b'{"scheme": "BIO", "counts": ["O", "B-LOC"]}',
+            r"'counts' must map each tag to its count, got a list",
+        ),
+        (
+            srsly.json_dumps({"scheme": "BIO", "counts": OTHER_LABEL_COUNTS}).encode(),
+            r"computed for the labels \['GPE', 'PER'\], but the component has the "
+            r"labels \['LOC', 'ORG', 'PER'\]\. Missing tags: \['B-LOC', 'I-LOC', "
+            r"'B-ORG', 'I-ORG'\]\. Unknown tags: \['B-GPE', 'I-GPE'\]",
+        ),
+    ],
+    ids=["truncated", "utf16-bom", "counts-list", "other-labels"],
+)
+def test_unreadable_class_frequencies(tmp_path, data, match):
+    path = tmp_path / "freq.json"
+    path.write_bytes(data)
+    nlp = small_nlp()
+    with pytest.raises(ValueError, match=match):
+        nlp.get_pipe("ner_tagger").initialize(
+            lambda: make_examples(nlp), nlp=nlp, class_frequencies=str(path)
+        )
+
+
+def test_class_frequencies_path_is_folder(tmp_path):
+    nlp = small_nlp()
+    with pytest.raises(ValueError, match=r"class frequency path .* is a folder"):
+        nlp.get_pipe("ner_tagger").initialize(
+            lambda: make_examples(nlp), nlp=nlp, class_frequencies=str(tmp_path)
         )
 
 
@@ -271,3 +318,321 @@ def test_tags_to_spans(tags, expected):
     doc = Doc(spacy.blank("en").vocab, words=["w"] * len(tags))
     spans = tags_to_spans(doc, tags)
     assert [(s.start, s.end, s.label_) for s in spans] == expected
+
+
+def trained_nlp(kind, tiny_transformer, n_updates=30):
+    """Train a tok2vec or tiny-transformer pipeline until it predicts entities."""
+    fix_random_seed(0)
+    nlp = small_nlp() if kind == "tok2vec" else transformer_nlp(tiny_transformer)
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    optimizer.learn_rate = 0.003
+    for _ in range(n_updates):
+        nlp.update(examples, sgd=optimizer)
+    return nlp
+
+
+def predictions(nlp, texts):
+    """Return the entities and the tagger's logits for the texts."""
+    docs = list(nlp.pipe(texts))
+    logits = nlp.get_pipe("ner_tagger").model.predict(docs)
+    return [ents_of(doc) for doc in docs], logits
+
+
+@pytest.mark.parametrize("kind", ["tok2vec", "transformer"])
+@pytest.mark.parametrize("method", ["bytes", "disk"])
+def test_round_trip_same_predictions(tiny_transformer, tmp_path, kind, method):
+    nlp = trained_nlp(kind, tiny_transformer)
+    texts = [text for text, _ in TRAIN_DATA] + ["anna met bob in rome"]
+    expected_ents, expected_logits = predictions(nlp, texts)
+    # Identical entity lists are only informative if there are entities.
+    assert any(expected_ents)
+    if method == "bytes":
+        data = nlp.to_bytes()
+        reloaded = spacy.util.load_model_from_config(nlp.config, auto_fill=True)
+        reloaded.from_bytes(data)
+    else:
+        nlp.to_disk(tmp_path / "pipeline")
+        reloaded = spacy.load(tmp_path / "pipeline")
+    ents, logits = predictions(reloaded, texts)
+    assert ents == expected_ents
+    for got, expected in zip(logits, expected_logits):
+        numpy.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
+@pytest.fixture(scope="module")
+def saved_pipeline(tmp_path_factory):
+    """Save an initialized tok2vec pipeline once and return its folder. Tests
+    copy the folder before they change it.
+    """
+    fix_random_seed(0)
+    nlp = small_nlp()
+    nlp.initialize(lambda: make_examples(nlp))
+    path = tmp_path_factory.mktemp("saved") / "pipeline"
+    nlp.to_disk(path)
+    return path
+
+
+def corrupt(saved, tmp_path, name, change):
+    """Copy the saved pipeline, apply `change` to the bytes of one file in its
+    ner_tagger folder and return the folder of the copy.
+    """
+    path = tmp_path / "pipeline"
+    shutil.copytree(saved, path)
+    target = path / "ner_tagger" / name
+    target.write_bytes(change(target.read_bytes()))
+    return path
+
+
+@pytest.mark.parametrize(
+    "name,change,match",
+    [
+        ("model", lambda b: b[: len(b) // 2], r"model: the file is truncated"),
+        ("model", lambda b: b[:1], r"model: the file is truncated"),
+        ("model", lambda b: b"", r"model: the file is truncated"),
+        ("model", lambda b: bytes(range(256)) * 4, r"model: the file is truncated"),
+        ("model", lambda b: b"\x01", r"model: the file is truncated"),
+        ("cfg", lambda b: b[: len(b) // 2], r"cfg: invalid JSON"),
+        ("cfg", lambda b: b"", r"cfg: invalid JSON"),
+        ("cfg", lambda b: b"\xff\xfe\x00garbage", r"cfg: invalid JSON"),
+        ("cfg", lambda b: b"[1, 2]", r"cfg: expected a JSON object, got a list"),
+        (
+            "cfg",
+            lambda b: b.replace(b'"BIO"', b'"IOBES"'),
+            r"Invalid 'scheme' in .*cfg: 'IOBES'\. Allowed values: BIO, BILUO\.",
+        ),
+        (
+            "cfg",
+            lambda b: b.replace(b'"ORG",', b""),
+            r"The model weights in .*model have 7 output tags, but the 2 labels and "
+            r"scheme 'BIO' in .*cfg make 5 tags",
+        ),
+        (
+            "cfg",
+            lambda b: b.replace(b'"LOC",', b"").replace(b'"PER"', b'"PER",\n"LOC"'),
+            r"Invalid 'labels' in .*cfg: \['ORG', 'PER', 'LOC'\]\. Expected the "
+            r"sorted list",
+        ),
+        (
+            "cfg",
+            lambda b: b.replace(b'"I-ORG":', b'"I-MISC":'),
+            r"Invalid 'tag_counts' in .*cfg: expected one count for each of the tags",
+        ),
+    ],
+    ids=[
+        "model-half",
+        "model-one-byte",
+        "model-empty",
+        "model-garbage",
+        "model-not-a-map",
+        "cfg-half",
+        "cfg-empty",
+        "cfg-garbage",
+        "cfg-list",
+        "cfg-scheme",
+        "cfg-label-removed",
+        "cfg-labels-unsorted",
+        "cfg-counts-other-tags",
+    ],
+)
+def test_corrupt_component_file_names_it(saved_pipeline, tmp_path, name, change, match):
+    path = corrupt(saved_pipeline, tmp_path, name, change)
+    with pytest.raises(ValueError, match=r"^\[ner_tagger\] .*" + match):
+        spacy.load(path)
+
+
+@pytest.mark.parametrize("name", ["cfg", "model"])
+def test_missing_component_file_names_it(saved_pipeline, tmp_path, name):
+    path = tmp_path / "pipeline"
+    shutil.copytree(saved_pipeline, path)
+    (path / "ner_tagger" / name).unlink()
+    match = rf"\[ner_tagger\] Cannot load the component: .*ner_tagger/{name} is missing"
+    with pytest.raises(ValueError, match=match):
+        spacy.load(path)
+
+
+def test_truncated_model_at_any_length_fails(saved_pipeline, tmp_path):
+    # msgpack can stop at any byte, so cut the weights at many points.
+    folder = tmp_path / "ner_tagger"
+    shutil.copytree(saved_pipeline / "ner_tagger", folder)
+    data = (folder / "model").read_bytes()
+    cuts = list(range(64)) + list(range(64, len(data), max(1, len(data) // 50)))
+    for cut in cuts:
+        (folder / "model").write_bytes(data[:cut])
+        tagger = small_nlp().get_pipe("ner_tagger")
+        with pytest.raises(ValueError, match=r"^\[ner_tagger\] Cannot load the model"):
+            tagger.from_disk(folder, exclude=["vocab"])
+
+
+def test_truncated_component_bytes_fail(saved_pipeline):
+    tagger_bytes = spacy.load(saved_pipeline).get_pipe("ner_tagger").to_bytes()
+    tagger = small_nlp().get_pipe("ner_tagger")
+    match = r"^\[ner_tagger\] Cannot load the component from bytes: the data is trunc"
+    with pytest.raises(ValueError, match=match):
+        tagger.from_bytes(tagger_bytes[: len(tagger_bytes) // 2])
+
+
+def test_label_unseen_at_initialize_in_update():
+    nlp = small_nlp()
+    optimizer = nlp.initialize(lambda: make_examples(nlp))
+    doc = nlp.make_doc("bob works at nasa")
+    example = Example.from_dict(doc, {"entities": [(0, 3, "PER"), (13, 17, "ORGX")]})
+    match = (
+        r"\[ner_tagger\] The training examples contain the labels \['ORGX'\], which "
+        r"the component was not initialized with "
+        r"\(its labels: \['LOC', 'ORG', 'PER'\]\)"
+    )
+    with pytest.raises(ValueError, match=match):
+        nlp.update([example], sgd=optimizer)
+
+
+def test_dev_label_unseen_in_train_is_scored():
+    # Labels come from the training data only. A dev-only label is scored as
+    # missed, and evaluating does not change the component.
+    nlp = small_nlp()
+    nlp.initialize(lambda: make_examples(nlp))
+    doc = nlp.make_doc("bob works at nasa")
+    dev = [Example.from_dict(doc, {"entities": [(0, 3, "PER"), (13, 17, "SPACE")]})]
+    scores = nlp.evaluate(dev)
+    assert scores["ents_per_type"]["SPACE"]["r"] == pytest.approx(0.0)
+    assert nlp.get_pipe("ner_tagger").labels == ("LOC", "ORG", "PER")
+
+
+@pytest.mark.parametrize("scheme,tag", [("BIO", "B-PER"), ("BILUO", "U-PER")])
+def test_one_token_docs_train_and_predict(scheme, tag):
+    fix_random_seed(0)
+    nlp = small_nlp(scheme)
+    data = [("bob", {"entities": [(0, 3, "PER")]}), ("sun", {"entities": []})]
+    examples = make_examples(nlp, data)
+    optimizer = nlp.initialize(lambda: examples)
+    tagger = nlp.get_pipe("ner_tagger")
+    assert tagger.cfg["tag_counts"][tag] == 1
+    for _ in range(30):
+        losses = nlp.update(examples, sgd=optimizer, losses={})
+    assert numpy.isfinite(losses["ner_tagger"])
+    assert [ents_of(doc) for doc in nlp.pipe(["bob", "sun"])] == [[("bob", "PER")], []]
+
+
+def test_initialize_with_empty_docs_first():
+    # initialize shows the first 10 examples to the model to infer its shapes.
+    nlp = small_nlp()
+    empty = [Example.from_dict(nlp.make_doc(""), {"entities": []}) for _ in range(12)]
+    optimizer = nlp.initialize(lambda: empty + make_examples(nlp))
+    losses = nlp.update(make_examples(nlp), sgd=optimizer, losses={})
+    assert losses["ner_tagger"] > 0
+    assert nlp.get_pipe("ner_tagger").model.get_dim("nO") == 7
+
+
+def test_all_o_and_all_missing_batches():
+    fix_random_seed(0)
+    nlp = small_nlp()
+    optimizer = nlp.initialize(lambda: make_examples(nlp))
+    tagger = nlp.get_pipe("ner_tagger")
+    all_o = Example.from_dict(nlp.make_doc("the sun is hot"), {"entities": []})
+    # No "entities" key: every token is unannotated, not O.
+    missing = Example.from_dict(nlp.make_doc("bob smith lives here"), {})
+    losses = nlp.update([all_o], sgd=optimizer, losses={})
+    assert 0 < losses["ner_tagger"] < 10
+    scores, _ = tagger.model.begin_update([missing.predicted])
+    loss, d_scores = tagger.get_loss([missing], scores)
+    assert loss == 0.0
+    assert not numpy.any(d_scores[0])
+    losses = nlp.update([missing], sgd=optimizer, losses={})
+    assert losses["ner_tagger"] == 0.0
+
+
+def test_doc_longer_than_transformer_window(tiny_transformer):
+    # 200 tokens: longer than the 16-wordpiece window and than the 128 positions
+    # of the tiny BERT, so only the strided span getter lets it through.
+    fix_random_seed(0)
+    nlp = transformer_nlp(tiny_transformer)
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    words = ("bob smith lives in paris and the sun is hot today " * 20).split()[:200]
+    text = " ".join(words)
+    entities = [(i * 50, i * 50 + 9, "PER") for i in range(4)]
+    long_example = Example.from_dict(nlp.make_doc(text), {"entities": entities})
+    spans = [long_example.reference.text[s:e] for s, e, _ in entities]
+    assert spans == ["bob smith"] * 4
+    for _ in range(3):
+        losses = nlp.update([long_example] + examples, sgd=optimizer, losses={})
+    assert numpy.isfinite(losses["ner_tagger"])
+    assert losses["ner_tagger"] > 0
+    doc = nlp(text)
+    assert len(doc) == 200
+    assert len(doc._.trf_data.model_output.last_hidden_state) > 1
+    tag_ids = nlp.get_pipe("ner_tagger").predict([doc])
+    assert len(tag_ids[0]) == 200
+
+
+def set_params_to_nan(model):
+    for node in model.walk():
+        for name in node.param_names:
+            if node.has_param(name):
+                node.set_param(name, node.get_param(name) * numpy.nan)
+
+
+def test_nan_loss_stops_training():
+    nlp = small_nlp()
+    examples = make_examples(nlp)
+    optimizer = nlp.initialize(lambda: examples)
+    set_params_to_nan(nlp.get_pipe("ner_tagger").model)
+    match = r"^\[ner_tagger\] The loss is nan, so training stopped"
+    with pytest.raises(ValueError, match=match):
+        nlp.update(examples, sgd=optimizer)
+
+
+def test_nan_model_fails_to_predict():
+    nlp = small_nlp()
+    nlp.initialize(lambda: make_examples(nlp))
+    set_params_to_nan(nlp.get_pipe("ner_tagger").model)
+    match = r"^\[ner_tagger\] The model returned NaN or infinite scores for 3 of 3"
+    with pytest.raises(ValueError, match=match):
+        nlp("bob in paris")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32"])
+@pytest.mark.parametrize("value", [1e4, 6e4])
+def test_decode_extreme_logits(dtype, value):
+    # One tag per token gets +value and the others -value, so the
+    # log-probabilities are 0 and about -2 * value. 6e4 is close to the
+    # float16 maximum of 65504.
+    nlp = small_nlp()
+    nlp.initialize(lambda: make_examples(nlp))
+    tagger = nlp.get_pipe("ner_tagger")
+
+    def decode(peaks):
+        logits = numpy.full((len(peaks), len(tagger.tags)), -value, dtype=dtype)
+        for row, tag in enumerate(peaks):
+            logits[row, tagger.tags.index(tag)] = value
+        (tag_ids,) = tagger.decode([logits])
+        return [tagger.tags[i] for i in tag_ids]
+
+    valid = ["B-PER", "I-PER", "O", "B-LOC", "I-LOC", "O", "B-ORG"]
+    assert decode(valid) == valid
+    # I-LOC after O is not allowed, so the decoder must leave that peak.
+    invalid = ["B-PER", "I-PER", "O", "I-LOC", "B-ORG"]
+    decoded = decode(invalid)
+    assert decoded[3] != "I-LOC" or decoded[2] in ("B-LOC", "I-LOC")
+    assert decoded[:2] == ["B-PER", "I-PER"]
+    assert decoded[4] == "B-ORG"
+
+
+@pytest.mark.parametrize("bad", [numpy.nan, numpy.inf], ids=["nan", "inf"])
+def test_decode_rejects_non_finite_logits(bad):
+    nlp = small_nlp()
+    nlp.initialize(lambda: make_examples(nlp))
+    tagger = nlp.get_pipe("ner_tagger")
+    logits = numpy.zeros((4, len(tagger.tags)), dtype="float16")
+    logits[2, 3] = bad
+    with pytest.raises(ValueError, match=r"NaN or infinite scores for 1 of 4 tokens"):
+        tagger.decode([logits])
+
+
+def test_labels_given_as_string():
+    nlp = small_nlp()
+    match = r"Invalid value for 'labels': 'PER'\. Expected a list of entity labels"
+    with pytest.raises(ValueError, match=match):
+        nlp.get_pipe("ner_tagger").initialize(
+            lambda: make_examples(nlp), nlp=nlp, labels="PER"
+        )

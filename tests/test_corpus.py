@@ -173,6 +173,70 @@ def test_read_conll_docstart_variants(tmp_path, vocab):
     assert stats.tokens == 2
 
 
+@pytest.mark.parametrize(
+    "docstart,columns",
+    [
+        ("-DOCSTART- -X- -X- O", "NNP B-NP"),  # CoNLL-2003 English
+        ("-DOCSTART- -X- -X- -X- O", "x NNP B-NP"),  # CoNLL-2003 German
+        ("-DOCSTART- -DOCSTART- O", "NNP"),  # CoNLL-2002 Dutch
+        ("-DOCSTART-\tO", ""),  # two-column exports
+        ("-DOCSTART-", ""),
+    ],
+    ids=["conll2003-en", "conll2003-de", "conll2002-nl", "two-columns", "bare"],
+)
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_read_conll_published_docstart_forms(
+    tmp_path, vocab, docstart, columns, line_end
+):
+    separator = "\t" if "\t" in docstart else " "
+    middle = f"{separator.join(columns.split())}{separator}" if columns else ""
+
+    def token(word, tag):
+        return f"{word}{separator}{middle}{tag}"
+
+    lines = [
+        "\ufeff" + docstart, "", token("EU", "B-ORG"), token("rejects", "O"), "",
+        token("Peter", "B-PER"), token("Blackburn", "I-PER"), "",
+        docstart, "", token("BRUSSELS", "B-LOC"), "",
+    ]  # fmt: skip
+    docs, stats = read_conll(write(tmp_path, line_end.join(lines)), vocab)
+    # A document boundary ends a doc even though n_sents (10) is not reached.
+    assert [[t.text for t in doc] for doc in docs] == [
+        ["EU", "rejects", "Peter", "Blackburn"],
+        ["BRUSSELS"],
+    ]
+    assert [ents_of(doc) for doc in docs] == [
+        [("EU", "ORG"), ("Peter Blackburn", "PER")],
+        [("BRUSSELS", "LOC")],
+    ]
+    assert stats.documents == 2
+    assert stats.sentences == 3
+    assert stats.tokens == 5
+
+
+@pytest.mark.parametrize("separator", ["\t", " "], ids=["tab", "space"])
+@pytest.mark.parametrize("n_columns", [2, 3, 4, 5])
+def test_read_conll_tag_is_last_column(tmp_path, vocab, separator, n_columns):
+    # The columns between token and tag hold tags that look like entity tags,
+    # so reading any column but the last gives other entities.
+    middle = [f"B-X{i}" for i in range(n_columns - 2)]
+    rows = [["Paris", *middle, "B-LOC"], ["is", *middle, "O"], ["big", *middle, "O"]]
+    text = "".join(separator.join(row) + "\n" for row in rows)
+    docs, stats = read_conll(write(tmp_path, text), vocab)
+    assert [t.text for t in docs[0]] == ["Paris", "is", "big"]
+    assert ents_of(docs[0]) == [("Paris", "LOC")]
+    assert stats.tokens == 3
+
+
+def test_read_conll_iob1_adjacent_entities(tmp_path, vocab):
+    # In IOB1, B- marks only an entity that directly follows one of the same type.
+    text = "Ann\tI-PER\nBob\tB-PER\nLee\tI-PER\nand\tO\nRome\tI-LOC\n"
+    docs, stats = read_conll(write(tmp_path, text), vocab)
+    assert ents_of(docs[0]) == [("Ann", "PER"), ("Bob Lee", "PER"), ("Rome", "LOC")]
+    assert stats.converted == 2
+    assert stats.repaired == 0
+
+
 def test_read_conll_texts_ignore_n_sents(tmp_path, vocab):
     text = "a\tO\n\nb\tO\n\nc\tO\n"
     docs, _ = read_conll(write(tmp_path, text), vocab, n_sents=10)
