@@ -417,9 +417,22 @@ def write_report(
 
 
 def markdown_report(summary: Dict[str, Any], title: str) -> str:
-    systems = summary["systems"]
-    labels = sorted({label for entry in systems.values() for label in entry["ents_per_type"]})
+    """Render the summary as three Markdown tables: scores, costs, and the
+    speed and memory ratios to the baseline.
+    """
     lines = [f"# {title}", ""]
+    lines += score_table(summary)
+    lines += cost_table(summary)
+    lines += baseline_table(summary)
+    return "\n".join(lines)
+
+
+def score_table(summary: Dict[str, Any]) -> List[str]:
+    systems = summary["systems"]
+    labels = sorted(
+        {label for entry in systems.values() for label in entry["ents_per_type"]}
+    )
+    lines = []
     n_seeds = sorted({len(entry["seeds"]) for entry in systems.values()})
     lines.append(
         "Scores in %, mean ± standard deviation over seeds where there is more "
@@ -432,9 +445,17 @@ def markdown_report(summary: Dict[str, Any], title: str) -> str:
     for name, entry in systems.items():
         row = [name, str(len(entry["seeds"]))]
         row += [percent(entry[key]) for key in SCORES]
-        row += [percent(entry["ents_per_type"][label]["f"]) if label in entry["ents_per_type"] else "-" for label in labels]
+        per_type = entry["ents_per_type"]
+        for label in labels:
+            row.append(percent(per_type[label]["f"]) if label in per_type else "-")
         lines.append(table_row(row))
     lines.append("")
+    return lines
+
+
+def cost_table(summary: Dict[str, Any]) -> List[str]:
+    systems = summary["systems"]
+    lines = []
     lines.append(
         "Training time covers initialize and the update loop, not dev "
         f"evaluation; the ratio is to `{summary['reference']}`. Words per CPU "
@@ -468,6 +489,12 @@ def markdown_report(summary: Dict[str, Any], title: str) -> str:
         ]
         lines.append(table_row(row))
     lines.append("")
+    return lines
+
+
+def baseline_table(summary: Dict[str, Any]) -> List[str]:
+    systems = summary["systems"]
+    lines = []
     baseline = summary["baseline"]
     lines.append(
         f"Ratios to `{baseline}` (words/s: above 1 is faster; RSS: below 1 "
@@ -486,7 +513,7 @@ def markdown_report(summary: Dict[str, Any], title: str) -> str:
         vs = entry["vs_baseline"] or {}
         lines.append(table_row([name] + [fixed(vs.get(key)) for _, key in columns]))
     lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def table_header(columns: Sequence[str]) -> List[str]:
