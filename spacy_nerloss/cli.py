@@ -432,7 +432,11 @@ def compare_cli(
         Path("metrics/compare"), "--metrics-dir", help="Folder for the results"
     ),
     n_seeds: int = Opt(1, "--n-seeds", help="Train with seeds 0 to N-1"),
-    max_steps: int = Opt(250, "--max-steps", help="Training steps per run"),
+    max_steps: int = Opt(
+        250,
+        "--max-steps",
+        help="Training steps per run; spaCy's loop updates at steps 0 to N",
+    ),
     warmup_steps: int = Opt(25, "--warmup-steps", help="Linear warm-up steps"),
     learn_rate: float = Opt(1e-4, "--learn-rate", help="Peak learning rate"),
     transformer: str = Opt(
@@ -555,9 +559,18 @@ def stats_cli(
     if not any(eg.reference.ents for eg in examples):
         msg.fail(f"No entities found in {data_file}", exits=1)
 
-    stats = corpus_stats(
-        examples, scheme, batcher=batcher, beta=beta, epochs=epochs, seed=seed
-    )
+    try:
+        stats = corpus_stats(
+            examples, scheme, batcher=batcher, beta=beta, epochs=epochs, seed=seed
+        )
+    except ValueError as err:
+        longest = max(len(eg.reference) for eg in examples)
+        msg.fail(
+            f"Cannot compute the batch statistics of {data_file}: {err}",
+            f"Batcher: {batcher_config}. The longest doc has {longest} tokens; "
+            "a batcher with discard_oversize = true drops docs over its size.",
+            exits=1,
+        )
     stats["batches"]["batcher"] = batcher_config
     advice = recommend_loss(stats)
     if as_json:
@@ -570,16 +583,18 @@ def stats_cli(
 
 
 def read_batcher_config(config_path: Path):
-    """Return the [training.batcher] block and [training] seed of a config."""
+    """Return the [training.batcher] block and [training] seed of a config,
+    with variables such as ${system.seed} filled in, as `spacy train` does.
+    """
     try:
-        config = Config().from_disk(config_path, interpolate=False)
-        batcher = config["training"]["batcher"]
-    except KeyError:
-        msg.fail(f"No [training.batcher] block in {config_path}", exits=1)
+        config = Config().from_disk(config_path, interpolate=True)
     except Exception as err:
         msg.fail(f"Cannot read config {config_path}", str(err), exits=1)
-    seed = config["training"].get("seed", 0)
-    return batcher, seed if isinstance(seed, int) else 0
+    training = config.get("training", {})
+    if "batcher" not in training:
+        msg.fail(f"No [training.batcher] block in {config_path}", exits=1)
+    seed = training.get("seed", 0)
+    return training["batcher"], seed if isinstance(seed, int) else 0
 
 
 def print_stats(data_file: Path, stats: Dict[str, Any]) -> None:

@@ -7,7 +7,9 @@ comparison resumes where it stopped. `write_report` turns the per-system
 results into a Markdown table, a JSON file and two plots.
 """
 import hashlib
+import importlib.metadata
 import json
+import os
 import math
 import resource
 import subprocess
@@ -33,18 +35,49 @@ from .plots import pyplot
 REFERENCE = "cross_entropy"
 BASELINE = "spacy_ner"
 
+# Metrics averaged over seeds, with the number format used in the tables.
+SCORES = ("ents_p", "ents_r", "ents_f", "macro_f")
+COSTS = (
+    "train_s",
+    "train_words_per_s",
+    "train_cpu_s",
+    "train_words_per_cpu_s",
+    "infer_words_per_s",
+    "infer_words_per_cpu_s",
+    "train_peak_rss_mib",
+    "infer_peak_rss_mib",
+)
+
 
 def fingerprint(
-    config: Path, files: Sequence[Optional[Path]], settings: Dict[str, Any]
+    config: Path, files: Dict[str, Optional[Path]], settings: Dict[str, Any]
 ) -> Dict[str, Any]:
-    """Describe a run's inputs: the config, the data files and the settings.
+    """Describe a run's inputs: the config, the data files by role ("train",
+    "dev", ...), the settings and the versions of the packages that train.
 
     A finished run whose recorded fingerprint equals the current one is not
     run again. The [training.logger] block is left out of the config's hash
     because the logger only reports and does not change what is trained.
     """
-    hashes = {str(path): file_hash(path) for path in files if path is not None}
-    return {"config": config_hash(config), "files": hashes, "settings": settings}
+    hashes = {
+        role: file_hash(path) for role, path in files.items() if path is not None
+    }
+    return {
+        "config": config_hash(config),
+        "files": hashes,
+        "settings": settings,
+        "versions": package_versions(),
+    }
+
+
+def package_versions() -> Dict[str, str]:
+    versions = {}
+    for package in ("spacy-nerloss", "spacy", "thinc", "spacy-transformers", "torch"):
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
 
 
 def config_hash(path: Path) -> str:
@@ -80,8 +113,10 @@ def train_once(
 ) -> Dict[str, Any]:
     """Train a pipeline with spaCy's own training loop and time it.
 
-    The training time excludes the loop's dev evaluations, so that systems
-    with slower or faster prediction are timed on training alone.
+    The training time excludes the loop's dev evaluations and the checkpoints
+    it saves (spaCy evaluates and saves at step 0 and every eval_frequency
+    steps, and saves model-last at the end), so that systems with slower or
+    faster prediction are timed on training alone.
 
     config_path (Path): The training config.
     output_dir (Path): Where spaCy writes model-last and model-best.
@@ -102,13 +137,14 @@ def train_once(
     timer = _LoopTimer(nlp)
     start, start_cpu = time.perf_counter(), time.process_time()
     train_loop(nlp, output_dir, use_gpu=gpu_id, stdout=sys.stdout, stderr=sys.stderr)
-    loop_s = time.perf_counter() - start - timer.eval_s
-    loop_cpu_s = time.process_time() - start_cpu - timer.eval_cpu_s
+    loop_s = time.perf_counter() - start - timer.eval_s - timer.save_s
+    loop_cpu_s = time.process_time() - start_cpu - timer.eval_cpu_s - timer.save_cpu_s
     return {
         "train_s": init_s + loop_s,
         "init_s": init_s,
         "loop_s": loop_s,
         "eval_s": timer.eval_s,
+        "save_s": timer.save_s,
         "words": timer.words,
         "train_words_per_s": timer.words / loop_s if loop_s > 0 else 0.0,
         "train_cpu_s": init_cpu_s + loop_cpu_s,
@@ -118,18 +154,20 @@ def train_once(
 
 
 class _LoopTimer:
-    """Count the words passed to `nlp.update` and time `nlp.evaluate`, in
-    wall-clock and in CPU seconds.
+    """Count the words passed to `nlp.update`, and time `nlp.evaluate` and
+    `nlp.to_disk` in wall-clock and in CPU seconds.
 
-    spaCy's training loop calls both through the `nlp` object, so wrapping
-    them on the instance measures the loop without changing it.
+    spaCy's training loop calls all three through the `nlp` object, so
+    wrapping them on the instance measures the loop without changing it. The
+    loop copies model-last to model-best after a save; that copy is not timed
+    and stays in the training time.
     """
 
     def __init__(self, nlp: Language) -> None:
         self.words = 0
-        self.eval_s = 0.0
-        self.eval_cpu_s = 0.0
-        update, evaluate = nlp.update, nlp.evaluate
+        self.eval_s = self.eval_cpu_s = 0.0
+        self.save_s = self.save_cpu_s = 0.0
+        update, evaluate, to_disk = nlp.update, nlp.evaluate, nlp.to_disk
 
         def counted_update(examples, *args, **kwargs):
             examples = list(examples)
@@ -143,8 +181,15 @@ class _LoopTimer:
             self.eval_cpu_s += time.process_time() - start_cpu
             return scores
 
+        def timed_to_disk(*args, **kwargs):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            to_disk(*args, **kwargs)
+            self.save_s += time.perf_counter() - start
+            self.save_cpu_s += time.process_time() - start_cpu
+
         nlp.update = counted_update
         nlp.evaluate = timed_evaluate
+        nlp.to_disk = timed_to_disk
 
 
 def evaluate_once(model: Path, data_file: Path, gpu_id: int = -1) -> Dict[str, Any]:
@@ -189,8 +234,10 @@ def training_overrides(
 ) -> Dict[str, Any]:
     """Build the config overrides shared by every system of a comparison.
 
-    The loop evaluates once, at the last step: the comparison scores model-last
-    on the full dev set afterwards, so mid-run evaluations would only cost time.
+    eval_frequency is max_steps, so the loop evaluates only at step 0 and at
+    the last step: the comparison scores model-last on the full dev set
+    afterwards, so more evaluations would only cost time. spaCy's loop makes
+    max_steps + 1 updates (steps 0 to max_steps).
     """
     return {
         "paths.train": str(train),
@@ -231,6 +278,9 @@ def run_system(
 
     RETURNS (Dict[str, Any]): The collected results.
     """
+    collected_file = metrics_dir / f"{name}.json"
+    # A stale collection must not outlive a failed run with new settings.
+    collected_file.unlink(missing_ok=True)
     runs = []
     for seed in seeds:
         settings = {
@@ -242,11 +292,13 @@ def run_system(
             "transformer": transformer,
             "gpu_id": gpu_id,
         }
-        inputs = fingerprint(config_path, [train, dev, class_frequencies], settings)
+        files = {"train": train, "dev": dev, "class_frequencies": class_frequencies}
+        inputs = fingerprint(config_path, files, settings)
         result_file = metrics_dir / name / f"seed{seed}.json"
-        if result_file.exists() and srsly.read_json(result_file)["inputs"] == inputs:
+        finished = read_finished_run(result_file, inputs)
+        if finished is not None:
             msg.info(f"{name}, seed {seed}: finished earlier, not run again")
-            runs.append(srsly.read_json(result_file))
+            runs.append(finished)
             continue
         run_dir = training_dir / name / f"seed{seed}"
         overrides = training_overrides(
@@ -270,8 +322,7 @@ def run_system(
         result = {"system": name, "seed": seed, "inputs": inputs}
         result.update(train_stats)
         result.update(eval_stats)
-        result_file.parent.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(result_file, result)
+        write_json_atomic(result_file, result)
         msg.good(
             f"{name}, seed {seed}: F {100 * result['ents_f']:.2f}, "
             f"macro-F {100 * result['macro_f']:.2f}, "
@@ -279,8 +330,42 @@ def run_system(
         )
         runs.append(result)
     collected = {"system": name, "config": str(config_path), "runs": runs}
-    srsly.write_json(metrics_dir / f"{name}.json", collected)
+    write_json_atomic(collected_file, collected)
     return collected
+
+
+# Keys that every finished run records; a result file without them was
+# written by an older version and is run again.
+RUN_KEYS = ("inputs", "seed", "ents_per_type")
+
+
+def read_finished_run(path: Path, inputs: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """Return the recorded result of a run if it finished with these inputs.
+
+    A missing, unreadable or incomplete file, or one with other inputs, means
+    the run must be done (again); an unreadable file is reported.
+    """
+    if not path.exists():
+        return None
+    try:
+        result = srsly.read_json(path)
+    except ValueError as err:
+        msg.warn(f"Cannot read {path}, so the run is done again", str(err))
+        return None
+    required = RUN_KEYS + SCORES + COSTS
+    if not isinstance(result, dict) or any(key not in result for key in required):
+        msg.warn(f"{path} lacks some results, so the run is done again")
+        return None
+    return result if result["inputs"] == inputs else None
+
+
+def write_json_atomic(path: Path, data: Dict[str, Any]) -> None:
+    """Write JSON through a temporary file, so that an interrupted write never
+    leaves a truncated file behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = path.with_name(path.name + ".tmp")
+    srsly.write_json(tmp_path, data)
+    os.replace(tmp_path, path)
 
 
 def run_in_process(step: str, args: List[str]) -> Dict[str, Any]:
@@ -298,28 +383,28 @@ def run_in_process(step: str, args: List[str]) -> Dict[str, Any]:
         return srsly.read_json(out_file)
 
 
-# Metrics averaged over seeds, with the number format used in the tables.
-SCORES = ("ents_p", "ents_r", "ents_f", "macro_f")
-COSTS = (
-    "train_s",
-    "train_words_per_s",
-    "train_cpu_s",
-    "train_words_per_cpu_s",
-    "infer_words_per_s",
-    "infer_words_per_cpu_s",
-    "train_peak_rss_mib",
-    "infer_peak_rss_mib",
-)
-
-
 def load_results(metrics_dir: Path) -> List[Dict[str, Any]]:
     """Read the collected results of every system in `metrics_dir`.
 
     The reference (cross-entropy) comes first and the spaCy ner baseline last;
-    the others keep alphabetical order.
+    the others keep alphabetical order. Raises ValueError, naming the file,
+    for a file that is not a collection of finished runs.
     """
-    collected = [srsly.read_json(path) for path in sorted(metrics_dir.glob("*.json"))]
-    collected = [item for item in collected if item.get("runs")]
+    if not metrics_dir.is_dir():
+        raise ValueError(f"Results folder not found: {metrics_dir}")
+    collected = []
+    for path in sorted(metrics_dir.glob("*.json")):
+        try:
+            item = srsly.read_json(path)
+        except ValueError as err:
+            raise ValueError(f"Cannot read {path}: {err}") from err
+        problem = collection_problem(item)
+        if problem:
+            raise ValueError(
+                f"Invalid results in {path}: {problem}. The folder should only "
+                "contain the files that the compare command writes."
+            )
+        collected.append(item)
 
     def order(item: Dict[str, Any]) -> tuple:
         name = item["system"]
@@ -328,6 +413,43 @@ def load_results(metrics_dir: Path) -> List[Dict[str, Any]]:
     return sorted(collected, key=order)
 
 
+def collection_problem(item: Any) -> Optional[str]:
+    """Describe what makes `item` not a collection of finished runs, or
+    return None."""
+    if not isinstance(item, dict) or not isinstance(item.get("runs"), list):
+        return "expected a JSON object with 'system' and a list of 'runs'"
+    if "system" not in item or not item["runs"]:
+        return "expected a JSON object with 'system' and a list of 'runs'"
+    for run in item["runs"]:
+        missing = [key for key in RUN_KEYS + SCORES + COSTS if key not in run]
+        if missing:
+            return f"a run lacks {', '.join(missing)}"
+    return None
+
+
+def shared_inputs(collected: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """Return the inputs that every run shares (all but system name, seed and
+    config), or raise ValueError naming the systems whose runs differ.
+    """
+    shared: Optional[Dict[str, Any]] = None
+    first = None
+    for item in collected:
+        for run in item["runs"]:
+            inputs = {key: value for key, value in run["inputs"].items() if key != "config"}
+            settings = dict(inputs.get("settings", {}))
+            settings.pop("name", None)
+            settings.pop("seed", None)
+            inputs["settings"] = settings
+            if shared is None:
+                shared, first = inputs, item["system"]
+            elif inputs != shared:
+                raise ValueError(
+                    f"The runs of {first} and {item['system']} (seed {run['seed']}) "
+                    "were trained with different data, settings or package "
+                    "versions, so they cannot share one table. Run the compare "
+                    "commands again with the same variables for every system."
+                )
+    return shared or {}
 def summarise(collected: List[Dict[str, Any]]) -> Dict[str, Any]:
     """Average every metric over the seeds of each system and add the ratios.
 
@@ -337,6 +459,7 @@ def summarise(collected: List[Dict[str, Any]]) -> Dict[str, Any]:
         cross-entropy run's), and "vs_baseline" (training words/s, inference
         words/s and training peak RSS over spaCy ner's).
     """
+    inputs = shared_inputs(collected)
     systems: Dict[str, Any] = {}
     for item in collected:
         runs = item["runs"]
@@ -374,7 +497,13 @@ def summarise(collected: List[Dict[str, Any]]) -> Dict[str, Any]:
                     "train_peak_rss_mib",
                 )
             }
-    return {"reference": REFERENCE, "baseline": BASELINE, "systems": systems}
+    return {
+        "reference": REFERENCE,
+        "baseline": BASELINE,
+        "settings": inputs.get("settings", {}),
+        "versions": inputs.get("versions", {}),
+        "systems": systems,
+    }
 
 
 def spread(values: Sequence[float]) -> Dict[str, Any]:
@@ -421,6 +550,12 @@ def markdown_report(summary: Dict[str, Any], title: str) -> str:
     speed and memory ratios to the baseline.
     """
     lines = [f"# {title}", ""]
+    settings = ", ".join(f"{key} {value}" for key, value in summary["settings"].items())
+    versions = ", ".join(f"{key} {value}" for key, value in summary["versions"].items())
+    if settings:
+        lines += [f"Settings shared by every run: {settings}.", ""]
+    if versions:
+        lines += [f"Versions: {versions}.", ""]
     lines += score_table(summary)
     lines += cost_table(summary)
     lines += baseline_table(summary)
@@ -550,7 +685,7 @@ def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
     labels = sorted({label for entry in systems.values() for label in entry["ents_per_type"]})
     groups = labels + ["macro-F1"]
     width = 0.8 / len(systems)
-    fig, ax = plt.subplots(figsize=(max(8, 1.4 * len(groups) + 2), 5))
+    fig, ax = plt.subplots(figsize=(max(9, 1.4 * len(groups) + 4), 5))
     for i, (name, entry) in enumerate(systems.items()):
         values = [entry["ents_per_type"].get(label, {"f": None})["f"] for label in labels]
         values.append(entry["macro_f"])
@@ -573,8 +708,10 @@ def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
     ax.set_xticklabels(ticks)
     ax.set_xlabel("entity type (gold entities in the evaluation data)")
     ax.set_ylabel("F1 (%)")
+    ax.set_ylim(0, 105)
     ax.set_title("F1 per entity type")
-    ax.legend(fontsize="small", ncol=2)
+    # Outside the axes, so that it never hides a bar.
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -584,7 +721,7 @@ def plot_f1_vs_time(summary: Dict[str, Any], path: Path) -> None:
     """Scatter of micro-F1 against training time, one marker per system."""
     plt = pyplot()
     markers = "osD^v<>pX*h"
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = plt.subplots(figsize=(9, 5))
     for i, (name, entry) in enumerate(summary["systems"].items()):
         time_s, fscore = entry["train_s"], entry["ents_f"]
         ax.errorbar(
@@ -596,10 +733,12 @@ def plot_f1_vs_time(summary: Dict[str, Any], path: Path) -> None:
             capsize=3,
             label=name,
         )
+    ax.set_xlim(left=0)
+    ax.set_ylim(0, 105)
     ax.set_xlabel("training time (minutes)")
     ax.set_ylabel("micro F1 (%)")
     ax.set_title("F1 against training time")
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

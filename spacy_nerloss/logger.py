@@ -25,6 +25,7 @@ from spacy.util import registry
 from tqdm import tqdm
 from wasabi import Printer
 
+from .tags import gold_tags
 from .validation import validate_number
 
 logger = logging.getLogger("spacy_nerloss")
@@ -49,8 +50,8 @@ HINT_NOT_FINITE = (
 def entity_diagnostics(examples: Iterable[Example]) -> Dict[str, Any]:
     """Count gold and predicted entity tokens and entities per type.
 
-    Only tokens with a gold annotation (aligned, not missing) count towards
-    the token shares.
+    Only predicted tokens with a gold tag count towards the token shares, with
+    the gold tags aligned as the ner_tagger loss aligns them.
 
     examples (Iterable[Example]): Examples whose predicted docs are annotated.
     RETURNS (Dict[str, Any]): "ents_token_share_gold" and
@@ -64,13 +65,13 @@ def entity_diagnostics(examples: Iterable[Example]) -> Dict[str, Any]:
     for eg in examples:
         gold_types.update(ent.label_ for ent in eg.reference.ents)
         pred_types.update(ent.label_ for ent in eg.predicted.ents)
-        gold_iob = eg.get_aligned("ENT_IOB")
-        for token, iob in zip(eg.predicted, gold_iob):
-            # 0 is missing (or misaligned), 1 inside, 2 outside, 3 begin.
-            if iob in (None, 0):
+        # The same aligned gold tags as the loss sees: None is missing.
+        for token, tag in zip(eg.predicted, gold_tags(eg, "BIO")):
+            if tag is None:
                 continue
             n_tokens += 1
-            n_gold += iob in (1, 3)
+            n_gold += tag != "O"
+            # ent_iob: 1 inside, 2 outside, 3 begin, 0 unset.
             n_pred += token.ent_iob in (1, 3)
     return {
         "ents_token_share_gold": n_gold / n_tokens if n_tokens else None,

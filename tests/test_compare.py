@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+import spacy
 import srsly
 
 from spacy_nerloss.compare import fingerprint, summarise, write_report
@@ -25,10 +26,20 @@ corp\tI-corporation
 """
 
 
+INPUTS = {
+    "config": "c0ffee",
+    "files": {"train": "aa", "dev": "bb", "class_frequencies": "cc"},
+    "settings": {"max_steps": 250, "learn_rate": 0.0001},
+    "versions": {"spacy": "3.8.0"},
+}
+
+
 def run_result(system, seed, f, macro, train_s, train_wps, infer_wps, rss, person_f):
+    settings = dict(INPUTS["settings"], name=system, seed=seed)
     return {
         "system": system,
         "seed": seed,
+        "inputs": dict(INPUTS, settings=settings),
         "ents_p": f,
         "ents_r": f,
         "ents_f": f,
@@ -100,6 +111,8 @@ def test_report_writes_tables_and_plots(results_dir, tmp_path):
     assert result.exit_code == 0, result.output
     report = (output / "comparison.md").read_text(encoding="utf8")
     assert report.startswith("# WNUT test")
+    assert "Settings shared by every run: max_steps 250, learn_rate 0.0001." in report
+    assert "Versions: spacy 3.8.0." in report
     assert "| cross_entropy | 2 | 30.00 ± 14.14 | 30.00 ± 14.14 | 30.00 ± 14.14 |" in report
     assert "| focal | 1 | 60.00 | 60.00 | 60.00 | 50.00 | 0.00 | 70.00 |" in report
     assert "| focal | 300 | 1.50 | 60 | 30 | 550 | 275 | 900 | 450 |" in report
@@ -124,14 +137,137 @@ def test_fingerprint_follows_config_and_data(tmp_path):
     data = tmp_path / "train.spacy"
     config.write_text("[nlp]\n", encoding="utf8")
     data.write_bytes(b"one")
-    before = fingerprint(config, [data, None], {"seed": 0})
-    assert fingerprint(config, [data, None], {"seed": 0}) == before
-    assert fingerprint(config, [data, None], {"seed": 1}) != before
+    files = {"train": data, "class_frequencies": None}
+    before = fingerprint(config, files, {"seed": 0})
+    assert fingerprint(config, files, {"seed": 0}) == before
+    assert fingerprint(config, files, {"seed": 1}) != before
+    assert before["versions"]["spacy"] == spacy.__version__
     data.write_bytes(b"two")
-    assert fingerprint(config, [data, None], {"seed": 0}) != before
+    assert fingerprint(config, files, {"seed": 0}) != before
     data.write_bytes(b"one")
     config.write_text("[nlp]\nlang = 'en'\n", encoding="utf8")
-    assert fingerprint(config, [data, None], {"seed": 0}) != before
+    assert fingerprint(config, files, {"seed": 0}) != before
+
+
+def test_fingerprint_ignores_logger_block(tmp_path):
+    config = tmp_path / "a.cfg"
+    config.write_text("[training]\nseed = 0\n", encoding="utf8")
+    before = fingerprint(config, {}, {})
+    config.write_text(
+        '[training]\nseed = 0\n\n[training.logger]\n@loggers = "spacy.ConsoleLogger.v1"\n',
+        encoding="utf8",
+    )
+    assert fingerprint(config, {}, {}) == before
+
+
+def test_fingerprint_tells_swapped_files_apart(tmp_path):
+    config = tmp_path / "a.cfg"
+    config.write_text("[nlp]\n", encoding="utf8")
+    first, second = tmp_path / "a.spacy", tmp_path / "b.spacy"
+    first.write_bytes(b"one")
+    second.write_bytes(b"two")
+    straight = fingerprint(config, {"train": first, "dev": second}, {})
+    swapped = fingerprint(config, {"train": second, "dev": first}, {})
+    assert straight != swapped
+
+
+def test_report_rejects_mixed_settings(results_dir, tmp_path):
+    collected = srsly.read_json(results_dir / "focal.json")
+    collected["runs"][0]["inputs"]["settings"]["max_steps"] = 300
+    srsly.write_json(results_dir / "focal.json", collected)
+    result = invoke("compare-report", results_dir, tmp_path / "report")
+    assert result.exit_code == 1
+    assert "The runs of cross_entropy and focal (seed 0) were trained with different" in flat(result.output)
+
+
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        ("[1, 2]", "expected a JSON object with 'system' and a list of 'runs'"),
+        ('{"system": "x", "runs": [{"seed": 0}]}', "a run lacks inputs, ents_per_type, ents_p"),
+        ('{"system": "x", "ru', "Cannot read"),
+    ],
+)
+def test_report_rejects_bad_result_files(results_dir, tmp_path, content, expected):
+    (results_dir / "stray.json").write_text(content, encoding="utf8")
+    result = invoke("compare-report", results_dir, tmp_path / "report")
+    assert result.exit_code == 1
+    assert str(results_dir / "stray.json") in flat(result.output)
+    assert expected in flat(result.output)
+
+
+def test_report_missing_folder(tmp_path):
+    result = invoke("compare-report", tmp_path / "nowhere", tmp_path / "report")
+    assert result.exit_code == 1
+    assert f"Results folder not found: {tmp_path / 'nowhere'}" in flat(result.output)
+
+
+def test_unreadable_or_old_result_runs_again(tmp_path, capsys):
+    from spacy_nerloss.compare import read_finished_run
+
+    path = tmp_path / "seed0.json"
+    path.write_text('{"inputs": {"con', encoding="utf8")
+    assert read_finished_run(path, {}) is None
+    assert f"Cannot read {path}" in flat(capsys.readouterr().out)
+    srsly.write_json(path, {"inputs": {}, "seed": 0})
+    assert read_finished_run(path, {}) is None
+    assert "lacks some results" in flat(capsys.readouterr().out)
+    full = run_result("focal", 0, 0.5, 0.5, 1.0, 1.0, 1.0, 1.0, 0.5)
+    srsly.write_json(path, full)
+    assert read_finished_run(path, full["inputs"]) == full
+    assert read_finished_run(path, INPUTS) is None
+
+
+def test_failed_run_removes_stale_collection(tmp_path, monkeypatch):
+    import spacy_nerloss.compare as compare
+
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    stale = metrics / "focal.json"
+    srsly.write_json(stale, {"system": "focal", "runs": []})
+    config = tmp_path / "focal.cfg"
+    config.write_text("[nlp]\n", encoding="utf8")
+    data = tmp_path / "data.spacy"
+    data.write_bytes(b"")
+
+    def fail(step, args):
+        raise SystemExit(1)
+
+    monkeypatch.setattr(compare, "run_in_process", fail)
+    with pytest.raises(SystemExit):
+        compare.run_system(
+            "focal", config, train=data, dev=data, class_frequencies=None,
+            training_dir=tmp_path / "training", metrics_dir=metrics, seeds=[0],
+            max_steps=2, warmup_steps=0, learn_rate=0.001, transformer="x",
+        )  # fmt: skip
+    assert not stale.exists()
+
+
+def test_loop_timer_excludes_saving():
+    import time
+
+    from spacy_nerloss.compare import _LoopTimer
+
+    class FakeNLP:
+        def update(self, examples, **kwargs):
+            return {}
+
+        def evaluate(self, examples):
+            time.sleep(0.05)
+            return {}
+
+        def to_disk(self, path):
+            time.sleep(0.1)
+
+    nlp = FakeNLP()
+    timer = _LoopTimer(nlp)
+    nlp.update([[1, 2, 3], [4]])
+    nlp.evaluate([])
+    nlp.to_disk("x")
+    nlp.to_disk("y")
+    assert timer.words == 4
+    assert timer.eval_s >= 0.05
+    assert timer.save_s >= 0.2
 
 
 @pytest.mark.parametrize(

@@ -147,6 +147,17 @@ def test_entity_diagnostics_counts():
     assert scores["ents_pred_per_type"] == {"LOC": 1, "PER": 1}
 
 
+def test_entity_diagnostics_merged_tokens():
+    # "New" + "York" (B-LOC I-LOC) predicted as one token: the loss reads it
+    # as B-LOC, so it counts as a gold entity token.
+    nlp = spacy.blank("en")
+    gold = Doc(nlp.vocab, words=["New", "York", "now"], spaces=[False, True, False], ents=["B-LOC", "I-LOC", "O"])
+    predicted = Doc(nlp.vocab, words=["NewYork", "now"], spaces=[True, False])
+    scores = entity_diagnostics([Example(predicted, gold)])
+    assert scores["ents_token_share_gold"] == pytest.approx(1 / 2)
+    assert scores["ents_token_share_pred"] == pytest.approx(0.0)
+
+
 def test_entity_diagnostics_without_annotation():
     nlp = spacy.blank("en")
     doc = Doc(nlp.vocab, words=["a", "b"])

@@ -202,3 +202,30 @@ def test_stats_command_corpus_without_entities(tmp_path):
     result = invoke("stats", path)
     assert result.exit_code == 1
     assert f"No entities found in {path}" in flat(result.output)
+
+
+def test_stats_command_interpolates_config(corpus, tmp_path):
+    text = (ROOT / "configs" / "focal.cfg").read_text(encoding="utf8")
+    text = text.replace("[system]\n", "[system]\nbatch_size = 8\n", 1)
+    text = text.replace("size = 2000\n", "size = ${system.batch_size}\n", 1)
+    config = tmp_path / "variables.cfg"
+    config.write_text(text, encoding="utf8")
+    result = invoke("stats", corpus, "--json", "--config", config)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["stats"]["batches"]["batcher"]["size"] == 8
+
+
+def test_stats_command_batcher_drops_every_doc(tmp_path):
+    nlp = spacy.blank("en")
+    words = ["w"] * 30
+    tags = ["B-PER"] + ["O"] * 29
+    path = tmp_path / "long.spacy"
+    DocBin(docs=[Doc(nlp.vocab, words=words, ents=tags)]).to_disk(path)
+    text = (ROOT / "configs" / "focal.cfg").read_text(encoding="utf8")
+    config = tmp_path / "small.cfg"
+    config.write_text(text.replace("size = 2000\n", "size = 10\n", 1), encoding="utf8")
+    result = invoke("stats", path, "--config", config)
+    assert result.exit_code == 1
+    output = flat(result.output)
+    assert f"Cannot compute the batch statistics of {path}" in output
+    assert "The longest doc has 30 tokens" in output
