@@ -65,7 +65,7 @@ def entity_diagnostics(examples: Iterable[Example]) -> Dict[str, Any]:
     for eg in examples:
         gold_types.update(ent.label_ for ent in eg.reference.ents)
         pred_types.update(ent.label_ for ent in eg.predicted.ents)
-        # The same aligned gold tags as the loss sees: None is missing.
+        # The gold tags aligned as the loss receives them; None is missing.
         for token, tag in zip(eg.predicted, gold_tags(eg, "BIO")):
             if tag is None:
                 continue
