@@ -470,6 +470,12 @@ def compare_cli(
                 f"Expected an integer >= {minimum}.",
                 exits=1,
             )
+    if warmup_steps > max_steps:
+        msg.fail(
+            f"Invalid value for --warmup-steps: {warmup_steps}. Expected at most "
+            f"--max-steps ({max_steps}), or the learning rate never reaches its peak.",
+            exits=1,
+        )
     run_system(
         name or config_path.stem,
         config_path,

@@ -279,10 +279,22 @@ def test_loop_timer_excludes_saving():
     ],
 )  # fmt: skip
 def test_compare_rejects_bad_options(tmp_path, option, value, expected):
+    check_compare_option(tmp_path, [option, value], expected)
+
+
+def test_compare_rejects_warmup_past_budget(tmp_path):
+    expected = (
+        "Invalid value for --warmup-steps: 30. Expected at most --max-steps (20), "
+        "or the learning rate never reaches its peak."
+    )
+    check_compare_option(tmp_path, ["--max-steps", 20, "--warmup-steps", 30], expected)
+
+
+def check_compare_option(tmp_path, options, expected):
     data = tmp_path / "data.spacy"
     data.write_bytes(b"")
     config = ROOT / "configs" / "focal.cfg"
-    result = invoke("compare", config, data, data, option, value)
+    result = invoke("compare", config, data, data, *options)
     assert result.exit_code == 1
     assert expected in flat(result.output)
 
