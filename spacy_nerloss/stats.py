@@ -90,7 +90,8 @@ def corpus_stats(
             entity_tokens[ent.label_] += len(ent)
 
     present = {tag: n for tag, n in counts.items() if n > 0}
-    most, least = max(present, key=present.get), min(present, key=present.get)
+    max_tag = max(present, key=present.get)
+    min_tag = min(present, key=present.get)
     return {
         "scheme": scheme,
         "docs": len(examples),
@@ -98,9 +99,9 @@ def corpus_stats(
         "tagged_tokens": n_tagged,
         "entities": sum(entities.values()),
         "o_share": counts["O"] / n_tagged if n_tagged else 0.0,
-        "imbalance_ratio": present[most] / present[least],
-        "most_frequent_tag": most,
-        "least_frequent_tag": least,
+        "imbalance_ratio": present[max_tag] / present[min_tag],
+        "most_frequent_tag": max_tag,
+        "least_frequent_tag": min_tag,
         "absent_tags": [tag for tag in tags if counts[tag] == 0],
         "beta": beta,
         "tags": {
