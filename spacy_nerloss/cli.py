@@ -114,12 +114,7 @@ def weights_cli(
     """
     check_input_file(train_file, ".spacy")
     check_output_file(output_file, ".json")
-    if scheme not in SCHEMES:
-        msg.fail(
-            f"Invalid value for --scheme: {scheme!r}. "
-            f"Allowed values: {', '.join(SCHEMES)}.",
-            exits=1,
-        )
+    check_scheme(scheme)
     examples = load_examples(make_blank(lang), train_file)
     labels = sorted({ent.label_ for eg in examples for ent in eg.reference.ents})
     if not labels:
@@ -366,6 +361,16 @@ def check_input_file(path: Path, suffix: Optional[str] = None) -> None:
         )
 
 
+def check_scheme(scheme: str) -> None:
+    """Exit with an error unless `scheme` is a supported tag scheme."""
+    if scheme not in SCHEMES:
+        msg.fail(
+            f"Invalid value for --scheme: {scheme!r}. "
+            f"Allowed values: {', '.join(SCHEMES)}.",
+            exits=1,
+        )
+
+
 def check_output_file(path: Path, suffix: str) -> None:
     """Exit with an error unless `path` ends in `suffix` and is not a folder."""
     if path.suffix != suffix:
@@ -546,12 +551,7 @@ def stats_cli(
     from .stats import corpus_stats, recommend_loss
 
     check_input_file(data_file, ".spacy")
-    if scheme not in SCHEMES:
-        msg.fail(
-            f"Invalid value for --scheme: {scheme!r}. "
-            f"Allowed values: {', '.join(SCHEMES)}.",
-            exits=1,
-        )
+    check_scheme(scheme)
     if not 0.0 <= beta < 1.0:
         msg.fail(f"Invalid value for --beta: {beta}. Expected a number in [0, 1).", exits=1)
     if epochs < 1:
