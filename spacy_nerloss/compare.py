@@ -114,9 +114,9 @@ def train_once(
     """Train a pipeline with spaCy's own training loop and time it.
 
     The training time excludes the loop's dev evaluations and the checkpoints
-    it saves (spaCy evaluates and saves at step 0 and every eval_frequency
-    steps, and saves model-last at the end), so that systems with slower or
-    faster prediction are timed on training alone.
+    it saves, so that systems with slower or faster prediction are timed on
+    training alone. spaCy evaluates and saves at step 0 and every
+    eval_frequency steps, and saves model-last at the end.
 
     config_path (Path): The training config.
     output_dir (Path): Where spaCy writes model-last and model-best.
@@ -679,11 +679,15 @@ def fixed(value: Optional[float]) -> str:
 
 
 def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
-    """Bar chart of per-type F1 (and macro-F1), one bar group per type."""
+    """Draw per-type F1 and macro-F1 as bars, one group per type."""
     plt = pyplot()
     systems = summary["systems"]
-    labels = sorted({label for entry in systems.values() for label in entry["ents_per_type"]})
+    labels = sorted(
+        {label for entry in systems.values() for label in entry["ents_per_type"]}
+    )
     groups = labels + ["macro-F1"]
+
+
     width = 0.8 / len(systems)
     fig, ax = plt.subplots(figsize=(max(9, 1.4 * len(groups) + 4), 5))
     for i, (name, entry) in enumerate(systems.items()):
@@ -695,6 +699,7 @@ def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
             errors = [100 * v["sd"] if v else 0.0 for v in values]
         xs = [g + (i - (len(systems) - 1) / 2) * width for g in range(len(groups))]
         ax.bar(xs, heights, width, yerr=errors, capsize=2, label=name)
+
     support = {
         label: max(
             entry["ents_per_type"][label]["support"]
@@ -706,6 +711,7 @@ def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
     ticks = [f"{label}\n(n={support[label]})" for label in labels] + groups[-1:]
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(ticks)
+
     ax.set_xlabel("entity type (gold entities in the evaluation data)")
     ax.set_ylabel("F1 (%)")
     ax.set_ylim(0, 105)
@@ -718,7 +724,7 @@ def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
 
 
 def plot_f1_vs_time(summary: Dict[str, Any], path: Path) -> None:
-    """Scatter of micro-F1 against training time, one marker per system."""
+    """Draw micro-F1 against training time, one marker per system."""
     plt = pyplot()
     markers = "osD^v<>pX*h"
     fig, ax = plt.subplots(figsize=(9, 5))

@@ -21,9 +21,10 @@ import numpy
 import spacy
 import srsly
 from spacy.training import Example
-from thinc.api import Config, fix_random_seed
+from thinc.api import fix_random_seed
 
 import spacy_nerloss
+from test_component import transformer_nlp
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE_NAME = "nerloss_tiny"
@@ -36,41 +37,6 @@ TRAIN_DATA = [
     ("the sun is hot today", {"entities": []}),
 ]
 TEXTS = [text for text, _ in TRAIN_DATA] + ["i like london and berlin", ""]
-
-CONFIG = """
-[nlp]
-lang = "en"
-pipeline = ["transformer", "ner_tagger"]
-
-[components]
-
-[components.transformer]
-factory = "transformer"
-
-[components.transformer.model]
-@architectures = "spacy-transformers.TransformerModel.v3"
-name = null
-
-[components.transformer.model.get_spans]
-@span_getters = "spacy-transformers.strided_spans.v1"
-window = 16
-stride = 12
-
-[components.ner_tagger]
-factory = "ner_tagger"
-
-[components.ner_tagger.model]
-@architectures = "spacy.Tagger.v2"
-nO = null
-
-[components.ner_tagger.model.tok2vec]
-@architectures = "spacy-transformers.TransformerListener.v1"
-grad_factor = 1.0
-upstream = "*"
-
-[components.ner_tagger.model.tok2vec.pooling]
-@layers = "reduce_mean.v1"
-"""
 
 # Runs in the fresh virtualenv. It checks where the modules come from before
 # it prints anything, so a leak from the repository fails the child itself.
@@ -175,9 +141,7 @@ def run_child(venv: Path, site_packages: Path, cwd: Path):
 
 def train_pipeline(transformer: Path):
     fix_random_seed(0)
-    config = Config().from_str(CONFIG)
-    config["components"]["transformer"]["model"]["name"] = str(transformer)
-    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    nlp = transformer_nlp(transformer)
     examples = [Example.from_dict(nlp.make_doc(t), a) for t, a in TRAIN_DATA]
     optimizer = nlp.initialize(lambda: examples)
     optimizer.learn_rate = 0.003
