@@ -679,14 +679,25 @@ def fixed(value: Optional[float]) -> str:
 
 
 def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
-    """Draw per-type F1 and macro-F1 as bars, one group per type."""
+    """Save per-type F1 and macro-F1 as bars, one group per type, to `path`."""
+    plt = pyplot()
+    fig = draw_per_type(summary)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def draw_per_type(summary: Dict[str, Any]):
+    """Draw per-type F1 and macro-F1 as bars and return the matplotlib figure.
+
+    A score of exactly 0 is labelled "0" at its bar's place, so that it can be
+    distinguished from a system without a score for the type (no bar, no label).
+    """
     plt = pyplot()
     systems = summary["systems"]
     labels = sorted(
         {label for entry in systems.values() for label in entry["ents_per_type"]}
     )
     groups = labels + ["macro-F1"]
-
 
     width = 0.8 / len(systems)
     fig, ax = plt.subplots(figsize=(max(9, 1.4 * len(groups) + 4), 5))
@@ -698,7 +709,11 @@ def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
         if len(entry["seeds"]) > 1:
             errors = [100 * v["sd"] if v else 0.0 for v in values]
         xs = [g + (i - (len(systems) - 1) / 2) * width for g in range(len(groups))]
-        ax.bar(xs, heights, width, yerr=errors, capsize=2, label=name)
+        bars = ax.bar(xs, heights, width, yerr=errors, capsize=2, label=name)
+        color = bars.patches[0].get_facecolor()
+        for x, value in zip(xs, values):
+            if value is not None and value["mean"] == 0.0:
+                ax.text(x, 0.5, "0", ha="center", va="bottom", fontsize=7, color=color)
 
     support = {
         label: max(
@@ -719,8 +734,7 @@ def plot_per_type(summary: Dict[str, Any], path: Path) -> None:
     # Outside the axes, so that it never hides a bar.
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def plot_f1_vs_time(summary: Dict[str, Any], path: Path) -> None:
@@ -738,6 +752,8 @@ def plot_f1_vs_time(summary: Dict[str, Any], path: Path) -> None:
             fmt=markers[i % len(markers)],
             capsize=3,
             label=name,
+            # A run that scored 0 sits on the x axis: draw its whole marker.
+            clip_on=False,
         )
     ax.set_xlim(left=0)
     ax.set_ylim(0, 105)

@@ -124,6 +124,25 @@ def test_report_writes_tables_and_plots(results_dir, tmp_path):
         assert data.startswith(b"\x89PNG"), name
 
 
+def test_per_type_plot_labels_zero_scores(results_dir):
+    from spacy_nerloss.compare import draw_per_type, load_results
+    from spacy_nerloss.plots import pyplot
+
+    # focal loses its location score: no bar and no "0" label for it.
+    focal = srsly.read_json(results_dir / "focal.json")
+    del focal["runs"][0]["ents_per_type"]["location"]
+    srsly.write_json(results_dir / "focal.json", focal)
+    fig = draw_per_type(summarise(load_results(results_dir)))
+    zeros = [text for text in fig.axes[0].texts if text.get_text() == "0"]
+    pyplot().close(fig)
+
+    # Groups sit at x = 0 (location), 1 (person), 2 (macro-F1). Only
+    # cross_entropy and spacy_ner have a score of 0, both on location.
+    assert len(zeros) == 2
+    for text in zeros:
+        assert abs(text.get_position()[0]) < 0.5
+
+
 def test_report_without_results(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
