@@ -361,11 +361,11 @@ def check_input_file(path: Path, suffix: Optional[str] = None) -> None:
         )
 
 
-def check_scheme(scheme: str) -> None:
+def check_scheme(scheme: str, setting: str = "--scheme") -> None:
     """Exit with an error unless `scheme` is a supported tag scheme."""
     if scheme not in SCHEMES:
         msg.fail(
-            f"Invalid value for --scheme: {scheme!r}. "
+            f"Invalid value for {setting}: {scheme!r}. "
             f"Allowed values: {', '.join(SCHEMES)}.",
             exits=1,
         )
@@ -532,10 +532,17 @@ def stats_cli(
         None,
         "--config",
         "-c",
-        help="Training config whose [training.batcher] makes the batches. "
+        help="Training config whose [training.batcher] makes the batches and "
+        "whose ner_tagger sets the tag scheme. "
         "Default: spacy.batch_by_padded.v1 with size 2000, as in configs/.",
     ),
-    scheme: str = Opt("BIO", "--scheme", "-s", help="Tag scheme: BIO or BILUO"),
+    scheme: Optional[str] = Opt(
+        None,
+        "--scheme",
+        "-s",
+        help="Tag scheme: BIO or BILUO. Default: the scheme of the ner_tagger "
+        "in --config, else BIO",
+    ),
     beta: float = Opt(
         DEFAULT_BETA, "--beta", help="Beta of the effective number of samples"
     ),
@@ -551,15 +558,23 @@ def stats_cli(
     from .stats import corpus_stats, recommend_loss
 
     check_input_file(data_file, ".spacy")
-    check_scheme(scheme)
+    if scheme is not None:
+        check_scheme(scheme)
     if not 0.0 <= beta < 1.0:
         msg.fail(f"Invalid value for --beta: {beta}. Expected a number in [0, 1).", exits=1)
     if epochs < 1:
         msg.fail(f"Invalid value for --epochs: {epochs}. Expected an integer >= 1.", exits=1)
-    batcher_config, seed = DEFAULT_BATCHER, 0
+    batcher_config, seed, config_scheme = DEFAULT_BATCHER, 0, None
     if config_path is not None:
         check_input_file(config_path, ".cfg")
-        batcher_config, seed = read_batcher_config(config_path)
+        batcher_config, seed, config_scheme = read_training_config(config_path)
+    if scheme is None:
+        scheme = config_scheme or "BIO"
+    elif config_scheme is not None and scheme != config_scheme:
+        msg.warn(
+            f"Counting {scheme} tags, but the ner_tagger in {config_path} "
+            f"uses {config_scheme}."
+        )
     batcher = registry.resolve({"batcher": batcher_config})["batcher"]
     examples = load_examples(make_blank(lang), data_file)
     if not any(eg.reference.ents for eg in examples):
@@ -588,9 +603,10 @@ def stats_cli(
     print(advice["config"])
 
 
-def read_batcher_config(config_path: Path):
-    """Return the [training.batcher] block and [training] seed of a config,
-    with variables such as ${system.seed} filled in, as `spacy train` does.
+def read_training_config(config_path: Path):
+    """Return the [training.batcher] block, the [training] seed and the tag
+    scheme of the config's ner_tagger (None without one), with variables such
+    as ${system.seed} filled in, as `spacy train` does.
     """
     try:
         config = Config().from_disk(config_path, interpolate=True)
@@ -600,7 +616,15 @@ def read_batcher_config(config_path: Path):
     if "batcher" not in training:
         msg.fail(f"No [training.batcher] block in {config_path}", exits=1)
     seed = training.get("seed", 0)
-    return training["batcher"], seed if isinstance(seed, int) else 0
+    schemes = [
+        block.get("scheme", "BIO")
+        for block in config.get("components", {}).values()
+        if block.get("factory") == "ner_tagger"
+    ]
+    if schemes:
+        check_scheme(schemes[0], f"scheme of the ner_tagger in {config_path}")
+    scheme = schemes[0] if schemes else None
+    return training["batcher"], seed if isinstance(seed, int) else 0, scheme
 
 
 def print_stats(data_file: Path, stats: Dict[str, Any]) -> None:

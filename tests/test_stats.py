@@ -187,6 +187,41 @@ def test_stats_command_rejects_bad_options(corpus, args, expected):
     assert expected in flat(result.output)
 
 
+def biluo_config(tmp_path, scheme="BILUO"):
+    text = (ROOT / "configs" / "focal.cfg").read_text(encoding="utf8")
+    assert 'scheme = "BIO"\n' in text
+    config = tmp_path / "biluo.cfg"
+    config.write_text(text.replace('scheme = "BIO"\n', f'scheme = "{scheme}"\n', 1))
+    return config
+
+
+def test_stats_command_takes_scheme_from_config(corpus, tmp_path):
+    result = invoke("stats", corpus, "--json", "--config", biluo_config(tmp_path))
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output)["stats"]
+    assert stats["scheme"] == "BILUO"
+    assert stats["tags"]["U-LOC"]["count"] == 1
+
+
+def test_stats_command_scheme_option_overrides_config(corpus, tmp_path):
+    config = biluo_config(tmp_path)
+    result = invoke("stats", corpus, "--config", config, "--scheme", "BIO")
+    assert result.exit_code == 0, result.output
+    output = flat(result.output)
+    assert f"Counting BIO tags, but the ner_tagger in {config} uses BILUO." in output
+    assert "U-LOC" not in output
+
+
+def test_stats_command_config_with_bad_scheme(corpus, tmp_path):
+    config = biluo_config(tmp_path, scheme="IOBES")
+    result = invoke("stats", corpus, "--config", config)
+    assert result.exit_code == 1
+    assert (
+        f"Invalid value for scheme of the ner_tagger in {config}: 'IOBES'. "
+        "Allowed values: BIO, BILUO." in flat(result.output)
+    )
+
+
 def test_stats_command_config_without_batcher(corpus, tmp_path):
     config = tmp_path / "bare.cfg"
     config.write_text("[training]\nseed = 0\n", encoding="utf8")
