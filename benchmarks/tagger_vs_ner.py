@@ -62,6 +62,30 @@ def predict_round(nlp, head: str, docs) -> Dict[str, Tuple[float, float]]:
     return times
 
 
+def print_prediction_medians(
+    name: str, times: Dict[str, List[Tuple[float, float]]], n_words: int, width: int
+) -> Dict[str, Tuple[float, float]]:
+    """Print and return the median wall-clock and CPU seconds of each part.
+
+    `times` maps "transformer" and one entity component part to per-round
+    (wall, CPU) seconds. A "prediction" part, the sum of both, is added.
+    """
+    transformer = times["transformer"]
+    component = next(values for part, values in times.items() if part != "transformer")
+    parts = dict(times)
+    parts["prediction"] = [(a[0] + b[0], a[1] + b[1]) for a, b in zip(transformer, component)]
+    medians = {}
+    for part, values in parts.items():
+        wall = statistics.median(value[0] for value in values)
+        cpu = statistics.median(value[1] for value in values)
+        medians[part] = (wall, cpu)
+        print(
+            f"{name:<{width}} {part:<12} {wall:8.3f} {cpu:8.3f} "
+            f"{n_words / wall:9.0f} {n_words / cpu:12.0f}"
+        )
+    return medians
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("train", help="Training data as a .spacy file")
@@ -105,19 +129,7 @@ def main() -> None:
     print(f"{'pipeline':<12} {'part':<12} {'wall s':>8} {'CPU s':>8} {'words/s':>9} {'words/CPU s':>12}")
     medians: Dict[str, Dict[str, Tuple[float, float]]] = {}
     for name in names:
-        parts = dict(predict[name])
-        parts["prediction"] = [
-            (a[0] + b[0], a[1] + b[1]) for a, b in zip(parts["transformer"], parts["head"])
-        ]
-        medians[name] = {}
-        for part, values in parts.items():
-            wall = statistics.median(value[0] for value in values)
-            cpu = statistics.median(value[1] for value in values)
-            medians[name][part] = (wall, cpu)
-            print(
-                f"{name:<12} {part:<12} {wall:8.3f} {cpu:8.3f} "
-                f"{n_dev_words / wall:9.0f} {n_dev_words / cpu:12.0f}"
-            )
+        medians[name] = print_prediction_medians(name, predict[name], n_dev_words, 12)
         wall = statistics.median(value[0] for value in update[name])
         cpu = statistics.median(value[1] for value in update[name])
         medians[name]["training step"] = (wall, cpu)

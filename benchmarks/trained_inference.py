@@ -15,14 +15,13 @@ pipeline's, in wall-clock and in CPU seconds of this process.
 This is not a test: it asserts nothing.
 """
 import argparse
-import statistics
 from pathlib import Path
 from typing import Dict, List, Tuple
 
 import spacy
 from spacy.training import Corpus
 
-from tagger_vs_ner import timed
+from tagger_vs_ner import print_prediction_medians, timed
 
 
 def pipeline_name(path: Path) -> str:
@@ -86,19 +85,7 @@ def main() -> None:
     print(f"{'pipeline':<28} {'part':<12} {'wall s':>8} {'CPU s':>8} {'words/s':>9} {'words/CPU s':>12}")
     medians: Dict[str, Dict[str, Tuple[float, float]]] = {}
     for name in names:
-        parts = dict(times[name])
-        parts["prediction"] = [
-            (a[0] + b[0], a[1] + b[1]) for a, b in zip(parts["transformer"], parts["entities"])
-        ]
-        medians[name] = {}
-        for part, values in parts.items():
-            wall = statistics.median(value[0] for value in values)
-            cpu = statistics.median(value[1] for value in values)
-            medians[name][part] = (wall, cpu)
-            print(
-                f"{name:<28} {part:<12} {wall:8.3f} {cpu:8.3f} "
-                f"{n_words / wall:9.0f} {n_words / cpu:12.0f}"
-            )
+        medians[name] = print_prediction_medians(name, times[name], n_words, 28)
     print()
     print(f"Time over {names[0]} (below 1: faster)")
     for name in names[1:]:
